@@ -1,0 +1,51 @@
+"""Helpers shared by the benchmark scripts: machine description and table writing."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from comp_lib.config import PROJECT_ROOT, tables_dir
+
+
+def machine() -> str:
+    """One line naming the CPU, cores, torch version and git commit."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads, CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}), git {commit}"
+    )
+
+
+def write_table(df: pd.DataFrame, name: str, title: str, notes: str = "") -> Path:
+    """Write ``df`` as ``reports/tables/<name>.csv`` and ``.md`` (atomically), return the .md."""
+    out = tables_dir()
+    md = f"# {title}\n\n{notes.strip()}\n\nMachine: {machine()}\n\n{df.to_markdown(index=False)}\n"
+    for suffix, text in ((".csv", df.to_csv(index=False)), (".md", md)):
+        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, out / f"{name}{suffix}")
+    return out / f"{name}.md"

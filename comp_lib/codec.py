@@ -1,0 +1,340 @@
+"""The whole method as one object: :class:`Codec`.
+
+::
+
+    x --ComCNN--> x_compact --8-bit--> JPEG(quality) --decode--> x_compact_hat
+      --bicubic x2--> x_up --RecCNN--> x_hat
+
+Bitstream (format version 1), all integers big-endian::
+
+    offset  size  field
+    0       3     magic b"CJR"
+    3       1     format version (1)
+    4       2     original height H (8..65535)
+    6       2     original width W (8..65535)
+    8       1     JPEG quality (1..95)
+    9       ...   JPEG file of the ceil(H/2) x ceil(W/2) compact image
+
+Rates are always computed from the whole bitstream, header included:
+``bpp = 8 * len(data) / (H * W)``.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from comp_lib import jpeg
+from comp_lib.config import WEIGHTS_DIR
+from comp_lib.models import ComCNN, RecCNN, upsample
+
+__all__ = ["Codec", "HEADER", "MAGIC", "FORMAT_VERSION", "MIN_SIZE", "parse_header"]
+
+MAGIC = b"CJR"
+FORMAT_VERSION = 1
+#: Header layout: magic, version, height, width, quality.
+HEADER = struct.Struct(">3sBHHB")
+#: Smallest image side the codec accepts.
+MIN_SIZE = 8
+_MAX_SIZE = 65535
+_CHECKPOINT_FORMAT = "comp_lib.codec"
+_CHECKPOINT_VERSION = 1
+JPEG_MODES = ("real", "identity", "approx")
+
+
+def _check_input(image: object) -> np.ndarray:
+    image = jpeg._check_image(image)
+    h, w = image.shape
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise ValueError(f"image must be at least {MIN_SIZE}x{MIN_SIZE}, got {h}x{w}")
+    if h > _MAX_SIZE or w > _MAX_SIZE:
+        raise ValueError(f"image sides must be at most {_MAX_SIZE}, got {h}x{w}")
+    return image
+
+
+def parse_header(data: bytes) -> dict:
+    """Read and check the header of a bitstream.
+
+    Returns
+    -------
+    dict
+        ``version``, ``height``, ``width``, ``quality`` and ``payload`` (the JPEG bytes).
+
+    Raises
+    ------
+    TypeError
+        If ``data`` is not bytes.
+    ValueError
+        If it is empty, truncated, foreign, of an unknown version or inconsistent.
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    if len(data) == 0:
+        raise ValueError("bitstream is empty")
+    if len(data) < HEADER.size:
+        raise ValueError(
+            f"bitstream is truncated: {len(data)} bytes, the header alone needs {HEADER.size}"
+        )
+    magic, version, h, w, quality = HEADER.unpack_from(data)
+    if magic != MAGIC:
+        raise ValueError(f"not a comp_lib bitstream: magic {magic!r}, expected {MAGIC!r}")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"unsupported bitstream version {version} (this reader knows {FORMAT_VERSION})"
+        )
+    if h < MIN_SIZE or w < MIN_SIZE:
+        raise ValueError(f"corrupt header: image size {h}x{w} is below {MIN_SIZE}x{MIN_SIZE}")
+    lo, hi = jpeg.QUALITY_RANGE
+    if not lo <= quality <= hi:
+        raise ValueError(f"corrupt header: quality {quality} outside {lo}..{hi}")
+    payload = data[HEADER.size :]
+    if not payload:
+        raise ValueError("bitstream is truncated: no JPEG payload after the header")
+    return {"version": version, "height": h, "width": w, "quality": quality, "payload": payload}
+
+
+class Codec(nn.Module):
+    """Jiang et al.'s end-to-end compression framework around a real JPEG codec.
+
+    Jiang, Tao, Chen, Zhao and Zhao, "An End-to-End Compression Framework Based
+    on Convolutional Neural Networks", IEEE TCSVT 2018 (arXiv:1708.00838)::
+
+        x -> ComCNN -> x_compact -> JPEG -> x_compact_hat -> bicubic x2 -> x_up -> RecCNN -> x_hat
+
+    Parameters
+    ----------
+    comcnn : ComCNN, optional
+        Defaults to the paper's network.
+    reccnn : RecCNN, optional
+        Defaults to the paper's 20-layer network.
+    metadata : dict, optional
+        Free-form description (data, scheme, ...) stored with :meth:`save`.
+
+    Examples
+    --------
+    >>> codec = Codec.load("path/to/model.pt")          # doctest: +SKIP
+    >>> data = codec.compress(image, quality=10)         # doctest: +SKIP
+    >>> x_hat = codec.decompress(data)                   # doctest: +SKIP
+    >>> bpp = 8 * len(data) / image.size                 # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        comcnn: ComCNN | None = None,
+        reccnn: RecCNN | None = None,
+        metadata: dict | None = None,
+    ) -> None:
+        super().__init__()
+        self.comcnn = comcnn if comcnn is not None else ComCNN()
+        self.reccnn = reccnn if reccnn is not None else RecCNN()
+        if not isinstance(self.comcnn, ComCNN) or not isinstance(self.reccnn, RecCNN):
+            raise TypeError("Codec expects a ComCNN and a RecCNN")
+        self.metadata = dict(metadata or {})
+        self.diff_jpeg = jpeg.DiffJPEG()
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # ------------------------------------------------------------------ training path
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        quality: int = 10,
+        jpeg_mode: str = "real",
+        rounding: str = "ste",
+    ) -> dict:
+        """Run the whole method on a batch, for training and evaluation.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            ``(N, 1, H, W)`` images in [0, 1].
+        quality : int
+            JPEG quality of the codec in the middle.
+        jpeg_mode : {"real", "identity", "approx"}
+            The codec in the middle: ``"real"`` libjpeg on the 8-bit compact
+            image (no gradient passes it; ComCNN gets none), ``"identity"`` (the
+            paper's ComCNN step), or ``"approx"`` the differentiable
+            :class:`~comp_lib.jpeg.DiffJPEG` with ``rounding``.
+
+        Returns
+        -------
+        dict
+            ``x_hat`` the reconstruction, ``x_compact`` ComCNN's output,
+            ``x_compact_hat`` the decoded compact image, ``x_up`` its bicubic
+            upsampling; with ``"real"`` also ``bpp``, a ``(N,)`` tensor of the
+            real rate of each image's bitstream (header included).
+        """
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ValueError(f"expected (N, 1, H, W) images, got shape {tuple(x.shape)}")
+        quality = jpeg.check_quality(quality)
+        x_compact = self.comcnn(x)
+        out = {"x_compact": x_compact}
+        if jpeg_mode == "real":
+            decoded, sizes = [], []
+            with torch.no_grad():
+                for image in _tensor_to_uint8(x_compact):
+                    data = jpeg.encode(image, quality)
+                    sizes.append(HEADER.size + len(data))
+                    decoded.append(torch.from_numpy(jpeg.decode(data)))
+            x_compact_hat = torch.stack(decoded)[:, None].to(x.device, x.dtype) / 255.0
+            out["bpp"] = (
+                8.0 * torch.tensor(sizes, dtype=torch.float64) / (x.shape[-2] * x.shape[-1])
+            )
+        elif jpeg_mode == "identity":
+            x_compact_hat = x_compact
+        elif jpeg_mode == "approx":
+            self.diff_jpeg.rounding = rounding
+            x_compact_hat = self.diff_jpeg(torch.clamp(x_compact, 0.0, 1.0), quality)
+        else:
+            raise ValueError(f"jpeg_mode must be one of {JPEG_MODES}, got {jpeg_mode!r}")
+        x_up = upsample(x_compact_hat, tuple(x.shape[-2:]))
+        out.update(x_compact_hat=x_compact_hat, x_up=x_up, x_hat=self.reccnn(x_up))
+        return out
+
+    # ------------------------------------------------------------------ codec API
+
+    @contextmanager
+    def _inference(self) -> Iterator[None]:
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                yield
+        finally:
+            self.train(was_training)
+
+    def compress(self, image: np.ndarray, quality: int) -> bytes:
+        """Compress an 8-bit grayscale image to a self-describing bitstream.
+
+        Parameters
+        ----------
+        image : numpy.ndarray
+            ``(H, W)`` ``uint8`` image, at least 8x8; odd sizes are fine.
+        quality : int
+            JPEG quality (1..95) for the compact image.
+
+        Returns
+        -------
+        bytes
+            Header + JPEG file of the compact image (see the module docstring).
+        """
+        image = _check_input(image)
+        quality = jpeg.check_quality(quality)
+        h, w = image.shape
+        x = torch.from_numpy(image).to(self.device, torch.float32)[None, None] / 255.0
+        with self._inference():
+            compact = _tensor_to_uint8(self.comcnn(x))[0]
+        return HEADER.pack(MAGIC, FORMAT_VERSION, h, w, quality) + jpeg.encode(compact, quality)
+
+    def decompress(self, data: bytes) -> np.ndarray:
+        """Decode a bitstream made by :meth:`compress` into a ``(H, W)`` ``uint8`` image.
+
+        Raises
+        ------
+        ValueError
+            For empty, truncated, corrupt or foreign data.
+        """
+        header = parse_header(data)
+        h, w = header["height"], header["width"]
+        compact = jpeg.decode(header["payload"], expected_size=((h + 1) // 2, (w + 1) // 2))
+        x_compact_hat = torch.from_numpy(compact).to(self.device, torch.float32)[None, None] / 255.0
+        with self._inference():
+            x_hat = self.reccnn(upsample(x_compact_hat, (h, w)))
+        return _tensor_to_uint8(x_hat)[0]
+
+    # ------------------------------------------------------------------ persistence
+
+    def state(self) -> dict:
+        """Everything :meth:`save` writes: configs, state dicts and metadata."""
+        return {
+            "format": _CHECKPOINT_FORMAT,
+            "version": _CHECKPOINT_VERSION,
+            "comcnn_config": dict(self.comcnn.config),
+            "reccnn_config": dict(self.reccnn.config),
+            "comcnn": {k: v.detach().cpu() for k, v in self.comcnn.state_dict().items()},
+            "reccnn": {k: v.detach().cpu() for k, v in self.reccnn.state_dict().items()},
+            "metadata": self.metadata,
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the codec to ``path`` atomically (a temporary file renamed into place)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(self.state(), f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def from_state(cls, state: dict, source: str = "state") -> Codec:
+        """Build a codec from the dict :meth:`state` returns, with clear errors."""
+        if not isinstance(state, dict) or state.get("format") != _CHECKPOINT_FORMAT:
+            raise ValueError(f"{source} is not a comp_lib codec checkpoint")
+        if state.get("version") != _CHECKPOINT_VERSION:
+            raise ValueError(f"{source}: unsupported checkpoint version {state.get('version')!r}")
+        try:
+            comcnn = ComCNN(**state["comcnn_config"])
+            reccnn = RecCNN(**state["reccnn_config"])
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"{source}: bad network configuration: {err}") from None
+        try:
+            comcnn.load_state_dict(state["comcnn"])
+            reccnn.load_state_dict(state["reccnn"])
+        except (KeyError, RuntimeError) as err:
+            first = str(err).strip().splitlines()
+            raise ValueError(
+                f"{source}: weights do not fit the networks they describe: "
+                f"{first[-1].strip() if first else err}"
+            ) from None
+        return cls(comcnn, reccnn, metadata=state.get("metadata"))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Codec:
+        """Load a codec saved by :meth:`save`, or a shipped model by name.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A checkpoint file, or the name of a model in ``comp_lib/weights``.
+        map_location
+            Passed to :func:`torch.load`.
+        """
+        file = Path(path)
+        if not file.is_file():
+            shipped = WEIGHTS_DIR / f"{path}.pt"
+            if shipped.is_file():
+                file = shipped
+            else:
+                names = sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt"))
+                raise FileNotFoundError(
+                    f"no checkpoint file {str(path)!r} and no shipped model of that name "
+                    f"(shipped: {', '.join(names) or 'none yet'})"
+                )
+        try:
+            state = torch.load(file, map_location=map_location, weights_only=True)
+        except Exception as err:  # torch raises many types for foreign files
+            raise ValueError(f"{file} is not a readable torch checkpoint: {err}") from None
+        return cls.from_state(state, source=str(file)).to(map_location)
+
+
+def _tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``(N, 1, H, W)`` float tensor in [0, 1] -> ``(N, H, W)`` ``uint8`` array."""
+    x = torch.clamp(torch.round(x.detach().float() * 255.0), 0, 255)
+    return x[:, 0].to(torch.uint8).cpu().numpy()

@@ -1,0 +1,84 @@
+"""Where things live, and which device to compute on.
+
+Every path the library and the notebooks use comes from here, so that one
+environment variable moves the data and nothing is hard-coded as
+``'../../data'``.
+
+``COMP_LIB_DATA``
+    Folder that holds the datasets (``bsds300_test/``, ``kodak/``, ...).
+    Default: ``<project root>/data``. CI points it at ``../shared/data``.
+``COMP_LIB_REPORTS``
+    Folder for figures and tables. Default: ``<project root>/reports``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+#: Root of the project checkout (the folder that holds ``comp_lib/``).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Shipped model weights.
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+#: Folder names of the datasets under the data folder.
+DATASETS = {
+    "bsds300_test": "bsds300_test",
+    "bsds300_train": "bsds300_train",
+    "kodak": "kodak",
+    "set5": "set5",
+    "set14": "set14",
+    "train400": "train400_gray180",
+    "raw": "raw",
+}
+
+
+def data_dir() -> Path:
+    """Return the data folder: ``$COMP_LIB_DATA`` or ``<project root>/data``."""
+    env = os.environ.get("COMP_LIB_DATA")
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "data"
+
+
+def dataset_dir(name: str) -> Path:
+    """Return the folder of one dataset, with a clear error when it is missing.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DATASETS` (e.g. ``"bsds300_test"``) or a folder name.
+    """
+    folder = data_dir() / DATASETS.get(name, name)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"dataset {name!r} not found at {folder}; set COMP_LIB_DATA to the folder "
+            f"that holds the datasets (known: {', '.join(sorted(DATASETS))})"
+        )
+    return folder
+
+
+def reports_dir() -> Path:
+    """Return the reports folder: ``$COMP_LIB_REPORTS`` or ``<project root>/reports``."""
+    env = os.environ.get("COMP_LIB_REPORTS")
+    return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "reports"
+
+
+def figures_dir() -> Path:
+    """Return ``reports/figures``, created if needed."""
+    path = reports_dir() / "figures"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def tables_dir() -> Path:
+    """Return ``reports/tables``, created if needed."""
+    path = reports_dir() / "tables"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def device() -> torch.device:
+    """Return CUDA when present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,0 +1,247 @@
+"""Quality and rate measures: PSNR, SSIM, bits per pixel, Bjontegaard deltas.
+
+Conventions
+-----------
+* Images are compared as **8-bit** images: ``uint8`` arrays are used as they
+  are, float images in ``[0, 1]`` are first rounded to 8 bits
+  (``round(255 x)`` clipped to 0..255), since a decoder's output is 8-bit.
+* PSNR and SSIM use a data range of 255.
+* SSIM follows Wang et al. (2004): Gaussian window 11x11 with sigma 1.5,
+  K1 = 0.01, K2 = 0.03, population statistics, mean of the SSIM map over the
+  pixels whose window lies inside the image. This is scikit-image's
+  ``structural_similarity(..., gaussian_weights=True, sigma=1.5,
+  use_sample_covariance=False, data_range=255)``; the tests check agreement.
+* Bits per pixel always come from a real byte count: ``8 * bytes / pixels``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.interpolate import PchipInterpolator
+
+__all__ = [
+    "bd_psnr",
+    "bd_rate",
+    "bpp",
+    "gaussian_window",
+    "psnr",
+    "ssim",
+    "ssim_torch",
+    "to_uint8",
+]
+
+
+def to_uint8(image: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Return an 8-bit image: ``uint8`` as is, floats in [0, 1] rounded to 0..255."""
+    if isinstance(image, torch.Tensor):
+        image = image.detach().cpu().float().numpy()
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    if not np.issubdtype(image.dtype, np.floating):
+        raise TypeError(
+            f"expected a uint8 image or a float image in [0, 1], got dtype {image.dtype}"
+        )
+    return np.clip(np.round(image * 255.0), 0, 255).astype(np.uint8)
+
+
+def _pair(a, b) -> tuple[np.ndarray, np.ndarray]:
+    a, b = to_uint8(a), to_uint8(b)
+    if a.shape != b.shape:
+        raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if a.size == 0:
+        raise ValueError("images are empty")
+    return a, b
+
+
+def psnr(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB between two 8-bit images (``inf`` if identical)."""
+    a, b = _pair(a, b)
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Normalized 1-D Gaussian window (float64)."""
+    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim_torch(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data_range: float = 1.0,
+    size: int = 11,
+    sigma: float = 1.5,
+    k1: float = 0.01,
+    k2: float = 0.03,
+) -> torch.Tensor:
+    """Differentiable SSIM of ``(N, C, H, W)`` tensors, one value per image.
+
+    The Gaussian filter is applied without padding ("valid"), which gives the
+    same map as filtering with any padding and cropping ``size // 2`` pixels
+    from each border (scikit-image's convention). Usable as a training loss
+    (``1 - ssim_torch(x_hat, x).mean()``).
+    """
+    if x.shape != y.shape or x.ndim != 4:
+        raise ValueError(
+            f"expected two (N, C, H, W) tensors of one shape, got {x.shape}, {y.shape}"
+        )
+    if min(x.shape[-2:]) < size:
+        raise ValueError(
+            f"images of {tuple(x.shape[-2:])} are smaller than the {size}x{size} window"
+        )
+    c = x.shape[1]
+    g = gaussian_window(size, sigma).to(device=x.device, dtype=x.dtype)
+    gh = g.view(1, 1, 1, size).repeat(c, 1, 1, 1)
+    gv = g.view(1, 1, size, 1).repeat(c, 1, 1, 1)
+
+    def filt(t: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(F.conv2d(t, gh, groups=c), gv, groups=c)
+
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    mu_x, mu_y = filt(x), filt(y)
+    sxx = filt(x * x) - mu_x**2
+    syy = filt(y * y) - mu_y**2
+    sxy = filt(x * y) - mu_x * mu_y
+    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+    return s.mean(dim=(1, 2, 3))
+
+
+def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
+    """SSIM (Wang et al. 2004) between two 8-bit grayscale images, data range 255."""
+    a, b = _pair(a, b)
+    if a.ndim != 2:
+        raise ValueError(f"ssim expects 2-D grayscale images, got shape {a.shape}")
+    ta = torch.from_numpy(a.astype(np.float64))[None, None]
+    tb = torch.from_numpy(b.astype(np.float64))[None, None]
+    return float(ssim_torch(ta, tb, data_range=255.0)[0])
+
+
+def bpp(data: bytes | int, pixels: int | tuple[int, ...]) -> float:
+    """Bits per pixel of a bitstream: ``8 * bytes / pixels``.
+
+    Parameters
+    ----------
+    data : bytes or int
+        The bitstream itself, or its length in bytes.
+    pixels : int or tuple
+        The pixel count, or the image shape ``(H, W)``.
+    """
+    n_bytes = data if isinstance(data, int) else len(data)
+    n_pixels = pixels if isinstance(pixels, int) else math.prod(pixels[:2])
+    if n_pixels <= 0:
+        raise ValueError(f"pixel count must be positive, got {n_pixels}")
+    return 8.0 * n_bytes / n_pixels
+
+
+# --------------------------------------------------------------------------- Bjontegaard
+
+
+def _curve(rate, dist, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Check one curve and return ``(log rate, distortion)`` sorted by rate."""
+    rate = np.asarray(rate, dtype=np.float64)
+    dist = np.asarray(dist, dtype=np.float64)
+    if rate.shape != dist.shape or rate.ndim != 1:
+        raise ValueError(f"{name}: rate and distortion must be 1-D of one length")
+    if len(rate) < 4:
+        raise ValueError(f"{name}: Bjontegaard deltas need at least 4 points, got {len(rate)}")
+    if np.any(rate <= 0) or not np.all(np.isfinite(dist)) or not np.all(np.isfinite(rate)):
+        raise ValueError(f"{name}: rates must be positive and finite, distortions finite")
+    order = np.argsort(rate)
+    log_r, dist = np.log(rate[order]), dist[order]
+    if np.any(np.diff(log_r) <= 0) or np.any(np.diff(dist) <= 0):
+        raise ValueError(
+            f"{name}: Bjontegaard deltas need distinct rates and a distortion that strictly "
+            "increases with rate"
+        )
+    return log_r, dist
+
+
+def _fit(x: np.ndarray, y: np.ndarray, method: str):
+    """Interpolant of y(x) and its antiderivative, by ``method``."""
+    if method == "pchip":
+        f = PchipInterpolator(x, y, extrapolate=False)
+        return f, f.antiderivative()
+    if method == "cubic":
+        p = np.polyfit(x, y, 3)
+        return (lambda t: np.polyval(p, t)), (lambda t: np.polyval(np.polyint(p), t))
+    raise ValueError(f"method must be 'pchip' or 'cubic', got {method!r}")
+
+
+def _delta(xa, ya, xt, yt, method: str, x_max: float | None = None) -> float:
+    """Mean of ``yt(x) - ya(x)`` over the x-interval both curves cover (and x <= x_max)."""
+    lo, hi = max(xa[0], xt[0]), min(xa[-1], xt[-1])
+    if x_max is not None:
+        hi = min(hi, x_max)
+    if hi <= lo:
+        raise ValueError("the two curves do not overlap; Bjontegaard deltas are undefined")
+    _, fa = _fit(xa, ya, method)
+    _, ft = _fit(xt, yt, method)
+    return float((ft(hi) - ft(lo)) - (fa(hi) - fa(lo))) / (hi - lo)
+
+
+def bd_rate(
+    rate_anchor,
+    dist_anchor,
+    rate_test,
+    dist_test,
+    method: str = "pchip",
+    max_rate: float | None = None,
+) -> float:
+    """Bjontegaard delta rate: average rate difference (%) of ``test`` against ``anchor``.
+
+    Log-rate is interpolated as a function of distortion (PSNR or SSIM) on each
+    curve and integrated over the distortion interval both curves cover;
+    ``(exp(mean difference) - 1) * 100``. Negative means the test codec needs
+    fewer bits for the same quality.
+
+    Parameters
+    ----------
+    rate_anchor, dist_anchor, rate_test, dist_test : array-like
+        Rates (e.g. bpp) and distortions (e.g. PSNR) of each curve, >= 4 points.
+    method : {"pchip", "cubic"}
+        Piecewise cubic Hermite interpolation (as in the JVET/AOM tools) or the
+        original single cubic polynomial fit of VCEG-M33.
+    max_rate : float, optional
+        Compare only up to this rate: the integration interval ends at the
+        lower of the two qualities the curves reach at ``max_rate`` (each read
+        off its own interpolant). For :func:`bd_psnr` the log-rate interval
+        simply ends at ``log(max_rate)``.
+    """
+    lr_a, d_a = _curve(rate_anchor, dist_anchor, "anchor")
+    lr_t, d_t = _curve(rate_test, dist_test, "test")
+    d_max = None
+    if max_rate is not None:
+        if math.log(max_rate) <= max(lr_a[0], lr_t[0]):
+            raise ValueError(f"max_rate={max_rate} is below the lowest rate of a curve")
+        # the highest quality both curves reach at rates <= max_rate, on their own interpolants
+        d_max = min(
+            float(_fit(lr, d, method)[0](min(math.log(max_rate), lr[-1])))
+            for lr, d in ((lr_a, d_a), (lr_t, d_t))
+        )
+    return (math.exp(_delta(d_a, lr_a, d_t, lr_t, method, d_max)) - 1.0) * 100.0
+
+
+def bd_psnr(
+    rate_anchor,
+    dist_anchor,
+    rate_test,
+    dist_test,
+    method: str = "pchip",
+    max_rate: float | None = None,
+) -> float:
+    """Bjontegaard delta distortion: average PSNR (or SSIM) gain of ``test`` over ``anchor``.
+
+    Distortion is interpolated as a function of log rate on each curve and
+    integrated over the log-rate interval both cover. Arguments as :func:`bd_rate`.
+    """
+    lr_a, d_a = _curve(rate_anchor, dist_anchor, "anchor")
+    lr_t, d_t = _curve(rate_test, dist_test, "test")
+    lr_max = None if max_rate is None else math.log(max_rate)
+    return _delta(lr_a, d_a, lr_t, d_t, method, lr_max)

@@ -1,0 +1,187 @@
+"""ComCNN and RecCNN, the two networks of Jiang et al.'s compression framework.
+
+Jiang, Tao, Chen, Zhao and Zhao, "An End-to-End Compression Framework Based on
+Convolutional Neural Networks", IEEE TCSVT 28(10), 2018 (arXiv:1708.00838).
+
+Data flow of the whole method (see :class:`comp_lib.codec.Codec`)::
+
+    x (H x W) --ComCNN--> x_compact (ceil(H/2) x ceil(W/2)) --JPEG--> x_compact_hat
+      --bicubic x2--> x_up (H x W) --RecCNN--> x_hat = x_up - residual
+
+Both networks take and return images of shape ``(N, 1, H, W)`` with values in
+``[0, 1]`` (grayscale). They share argument names (``in_channels``,
+``channels``) so that variants are one argument away.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["ComCNN", "RecCNN", "upsample"]
+
+
+def _conv(in_channels: int, out_channels: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=bias)
+
+
+def _init_weights(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+class ComCNN(nn.Module):
+    """Compact-representation CNN: maps an image to a half-resolution compact image.
+
+    Jiang et al. 2017, Sec. III-A: three convolutional layers::
+
+        x (N,1,H,W)
+          -> conv3x3 1->64 + ReLU
+          -> conv3x3 64->64, stride 2 + BatchNorm + ReLU
+          -> conv3x3 64->1
+          -> x_compact (N,1,ceil(H/2),ceil(W/2))
+
+    The compact image is meant to be coded by a standard codec (JPEG) after
+    rounding to 8 bits; the network itself does not clip its output.
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels (1 for grayscale).
+    channels : int
+        Feature channels of the hidden layers (64 in the paper).
+    """
+
+    def __init__(self, in_channels: int = 1, channels: int = 64) -> None:
+        super().__init__()
+        if in_channels < 1 or channels < 1:
+            raise ValueError(
+                f"in_channels and channels must be >= 1, got {in_channels}, {channels}"
+            )
+        self.config = {"in_channels": in_channels, "channels": channels}
+        self.body = nn.Sequential(
+            _conv(in_channels, channels),
+            nn.ReLU(inplace=True),
+            _conv(channels, channels, stride=2, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.ReLU(inplace=True),
+            _conv(channels, in_channels),
+        )
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class RecCNN(nn.Module):
+    """Reconstruction CNN: removes the coding and upsampling artefacts by residual learning.
+
+    Jiang et al. 2017, Sec. III-B: ``depth`` 3x3 convolutional layers of
+    ``channels`` feature maps predict a residual (global residual learning, as
+    in DnCNN)::
+
+        x_up (N,1,H,W)    the decoded compact image, bicubic-upsampled x2
+          -> conv3x3 1->64 + ReLU
+          -> (depth - 2) x [conv3x3 64->64 + BatchNorm + ReLU]
+          -> conv3x3 64->1                     = residual
+        x_hat = x_up - residual
+
+    ``depth=20, channels=64`` is the paper's network; smaller values give the
+    narrower/shallower variants used in the ablations.
+
+    The dissertation's variant (``pooling > 0``) inserts max-pooling layers.
+    Each 2x2 max-pool (stride 2) follows one of the first ``pooling`` hidden
+    blocks; the resolution is restored at the end of the body by as many
+    learned 2x transposed convolutions (kernel 2, stride 2, + ReLU), so that
+    the residual is again predicted at full resolution. There are no skip
+    connections across the pooled part: detail lost by pooling must be
+    re-synthesised, which is the point of that ablation. Input sizes that are
+    not a multiple of ``2**pooling`` are padded by edge replication and the
+    output is cropped back.
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels (1 for grayscale).
+    channels : int
+        Feature channels (64 in the paper).
+    depth : int
+        Number of 3x3 convolutional layers, at least 2 (20 in the paper).
+    pooling : int
+        Number of 2x2 max-pooling stages (0 in the paper).
+    """
+
+    def __init__(
+        self, in_channels: int = 1, channels: int = 64, depth: int = 20, pooling: int = 0
+    ) -> None:
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"depth must be >= 2, got {depth}")
+        if in_channels < 1 or channels < 1:
+            raise ValueError(
+                f"in_channels and channels must be >= 1, got {in_channels}, {channels}"
+            )
+        if not 0 <= pooling <= depth - 2:
+            raise ValueError(f"pooling must be in 0..depth-2 = 0..{depth - 2}, got {pooling}")
+        self.config = {
+            "in_channels": in_channels,
+            "channels": channels,
+            "depth": depth,
+            "pooling": pooling,
+        }
+        self.pooling = pooling
+        layers: list[nn.Module] = [_conv(in_channels, channels), nn.ReLU(inplace=True)]
+        for i in range(depth - 2):
+            layers += [
+                _conv(channels, channels, bias=False),
+                nn.BatchNorm2d(channels),
+                nn.ReLU(inplace=True),
+            ]
+            if i < pooling:
+                layers.append(nn.MaxPool2d(2))
+        for _ in range(pooling):
+            layers += [nn.ConvTranspose2d(channels, channels, 2, stride=2), nn.ReLU(inplace=True)]
+        layers.append(_conv(channels, in_channels))
+        self.body = nn.Sequential(*layers)
+        _init_weights(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        if self.pooling:
+            m = 2**self.pooling
+            pad_h, pad_w = -h % m, -w % m
+            if pad_h or pad_w:
+                x_in = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+                return x - self.body(x_in)[..., :h, :w]
+        return x - self.body(x)
+
+
+def upsample(x_compact: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic x2 upsampling of a compact image, cropped to the original ``size``.
+
+    The compact image of an ``H x W`` image is ``ceil(H/2) x ceil(W/2)``; it is
+    upsampled by exactly 2 (``align_corners=False``, the usual pixel-centre
+    convention) and the extra row/column of odd sizes is cropped.
+
+    Parameters
+    ----------
+    x_compact : torch.Tensor
+        ``(N, C, h, w)`` compact images.
+    size : tuple of int
+        ``(H, W)`` of the original images, with ``h == ceil(H/2)`` and ``w == ceil(W/2)``.
+    """
+    h, w = size
+    if x_compact.shape[-2:] != ((h + 1) // 2, (w + 1) // 2):
+        raise ValueError(
+            f"compact image of shape {tuple(x_compact.shape[-2:])} does not match "
+            f"an original of {h}x{w} (expected {(h + 1) // 2}x{(w + 1) // 2})"
+        )
+    x_up = F.interpolate(x_compact, scale_factor=2, mode="bicubic", align_corners=False)
+    return x_up[..., :h, :w]
