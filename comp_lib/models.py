@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ComCNN", "RecCNN", "upsample"]
+__all__ = ["ComCNN", "RecCNN", "downsample", "upsample"]
 
 
 def _conv(in_channels: int, out_channels: int, stride: int = 1, bias: bool = True) -> nn.Conv2d:
@@ -185,3 +185,15 @@ def upsample(x_compact: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         )
     x_up = F.interpolate(x_compact, scale_factor=2, mode="bicubic", align_corners=False)
     return x_up[..., :h, :w]
+
+
+def downsample(x: torch.Tensor) -> torch.Tensor:
+    """Bicubic /2 downsampling with antialiasing, to ``ceil(H/2) x ceil(W/2)``.
+
+    The hand-made counterpart of ComCNN, used by the no-learning baseline
+    (:class:`comp_lib.codec.BicubicCodec`).
+    """
+    h, w = x.shape[-2:]
+    return F.interpolate(
+        x, size=((h + 1) // 2, (w + 1) // 2), mode="bicubic", align_corners=False, antialias=True
+    )

@@ -1,0 +1,56 @@
+# comp-study: two commands on a fresh machine
+#   make report   regenerate every figure and table under reports/
+#   make test     lint, unit tests and the notebooks (nbval, smoke profile)
+# Both create or reuse .venv (python3 -m venv + pip) with the package and its dev extras.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+PROFILE ?= default
+KERNEL  := comp-study
+STAMP   := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+
+.PHONY: venv test lint format report benchmarks lab sync clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+	touch $(STAMP)
+
+test: venv
+	$(BIN)/ruff check comp_lib tests benchmarks notebooks/*.py
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
+
+lint: venv
+	$(BIN)/ruff check comp_lib tests benchmarks notebooks/*.py
+	$(BIN)/ruff format --check comp_lib tests benchmarks notebooks/*.py
+
+format: venv
+	$(BIN)/ruff format comp_lib tests benchmarks notebooks/*.py
+	$(BIN)/ruff check --fix comp_lib tests benchmarks notebooks/*.py
+
+# Run every numbered notebook in order with papermill under params/$(PROFILE).yaml.
+report: venv
+	mkdir -p reports/notebooks reports/figures reports/tables
+	for nb in $(NOTEBOOKS); do \
+	  $(BIN)/papermill --kernel $(KERNEL) --cwd notebooks -f params/$(PROFILE).yaml \
+	    $$nb reports/notebooks/$$(basename $$nb) || exit 1; \
+	done
+
+benchmarks: venv
+	for b in jpeg_approx codec_speed; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+lab: venv
+	$(BIN)/jupyter lab notebooks
+
+# Re-pair notebooks after editing either side (the .py is what gets reviewed).
+sync: venv
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache reports/notebooks

@@ -1,0 +1,205 @@
+import numpy as np
+import pytest
+import torch
+
+from comp_lib import jpeg
+from comp_lib.codec import HEADER, MAGIC, Codec, parse_header
+from comp_lib.metrics import bpp
+from comp_lib.models import ComCNN, RecCNN
+
+
+@pytest.fixture(scope="module")
+def small_codec() -> Codec:
+    """A narrow, shallow codec: the round-trip properties do not depend on network size."""
+    torch.manual_seed(0)
+    return Codec(ComCNN(channels=16), RecCNN(channels=16, depth=4)).eval()
+
+
+@pytest.fixture(scope="module")
+def paper_codec() -> Codec:
+    torch.manual_seed(0)
+    return Codec().eval()
+
+
+def test_roundtrip_every_bsds300_test_image(small_codec, bsds_test):
+    assert len(bsds_test) == 100
+    for name, image in bsds_test:
+        data = small_codec.compress(image, quality=10)
+        header = parse_header(data)
+        assert (header["height"], header["width"], header["quality"]) == (*image.shape, 10)
+        x_hat = small_codec.decompress(data)
+        assert x_hat.dtype == np.uint8 and x_hat.shape == image.shape, name
+        rate = bpp(data, image.shape)
+        assert rate == 8 * len(data) / (image.shape[0] * image.shape[1])
+        assert 0 < rate < 8
+
+
+def test_roundtrip_paper_size_networks_and_reload(paper_codec, image, tmp_path):
+    data = paper_codec.compress(image, quality=20)
+    x_hat = paper_codec.decompress(data)
+    assert x_hat.shape == image.shape
+    path = paper_codec.save(tmp_path / "paper.pt")
+    again = Codec.load(path)
+    assert again.compress(image, quality=20) == data
+    assert np.array_equal(again.decompress(data), x_hat)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (9, 9), (8, 13), (17, 10), (33, 64)])
+def test_odd_and_small_sizes(small_codec, image, size):
+    crop = np.ascontiguousarray(image[: size[0], : size[1]])
+    data = small_codec.compress(crop, quality=50)
+    assert small_codec.decompress(data).shape == size
+
+
+def test_bitstream_is_header_plus_real_jpeg(small_codec, image):
+    data = small_codec.compress(image, quality=30)
+    assert data[:3] == MAGIC
+    compact = jpeg.decode(data[HEADER.size :])
+    assert compact.shape == ((image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2)
+    # the compact image is what ComCNN makes of the image, coded at that quality
+    x = torch.from_numpy(image.copy()).float()[None, None] / 255
+    with torch.no_grad():
+        expected = torch.clamp(torch.round(small_codec.comcnn(x) * 255), 0, 255)
+    assert jpeg.encode(expected[0, 0].to(torch.uint8).numpy(), 30) == data[HEADER.size :]
+
+
+def test_forward_real_matches_compress_decompress(small_codec, image):
+    x = torch.from_numpy(image.copy()).float()[None, None] / 255
+    with torch.no_grad():
+        out = small_codec(x, quality=10, jpeg_mode="real")
+    data = small_codec.compress(image, 10)
+    assert out["bpp"].item() == pytest.approx(bpp(data, image.shape))
+    x_hat = np.clip(np.round(out["x_hat"][0, 0].numpy() * 255), 0, 255)
+    assert np.abs(x_hat - small_codec.decompress(data)).max() <= 1
+
+
+@pytest.mark.parametrize("mode", ["real", "identity", "approx"])
+def test_forward_modes_and_gradients(mode, image):
+    torch.manual_seed(0)
+    codec = Codec(ComCNN(channels=8), RecCNN(channels=8, depth=3)).train()
+    x = torch.from_numpy(np.ascontiguousarray(image[:64, :48])).float()[None, None] / 255
+    out = codec(torch.cat([x, x.flip(-1)]), quality=10, jpeg_mode=mode)
+    assert {"x_hat", "x_compact", "x_compact_hat", "x_up"} <= set(out)
+    assert out["x_hat"].shape == (2, 1, 64, 48)
+    assert out["x_compact"].shape == (2, 1, 32, 24)
+    assert ("bpp" in out) == (mode == "real")
+    (out["x_hat"] - torch.cat([x, x.flip(-1)])).square().mean().backward()
+    com_grad = [p.grad for p in codec.comcnn.parameters()]
+    assert all(p.grad is not None for p in codec.reccnn.parameters())
+    if mode == "real":
+        assert all(g is None for g in com_grad)  # no gradient passes the real codec
+    else:
+        assert all(g is not None and g.abs().sum() > 0 for g in com_grad)
+
+
+def test_compress_restores_training_mode(small_codec, image):
+    small_codec.train()
+    small_codec.compress(image, 10)
+    assert small_codec.training
+    small_codec.eval()
+
+
+@pytest.mark.parametrize(
+    "bad,err,match",
+    [
+        (np.zeros((16, 16, 3), np.uint8), ValueError, "2-D"),
+        (np.zeros((16, 16), np.float32), TypeError, "uint8"),
+        (np.zeros((7, 16), np.uint8), ValueError, "at least 8x8"),
+        (np.zeros((0, 0), np.uint8), ValueError, "empty"),
+        ([[0] * 16] * 16, TypeError, "numpy"),
+    ],
+)
+def test_compress_bad_image(small_codec, bad, err, match):
+    with pytest.raises(err, match=match):
+        small_codec.compress(bad, 10)
+
+
+@pytest.mark.parametrize("quality", [0, 96, 10.0, None])
+def test_compress_bad_quality(small_codec, image, quality):
+    with pytest.raises((TypeError, ValueError), match="quality"):
+        small_codec.compress(image, quality)
+
+
+def test_decompress_bad_bitstreams(small_codec, image):
+    data = small_codec.compress(image, 10)
+    h, w = image.shape
+    cases = {
+        "empty": b"",
+        "truncated": data[:5],
+        "no JPEG payload": data[: HEADER.size],
+        "corrupt or truncated": data[: len(data) // 2],
+        "not a comp_lib bitstream": b"\xff\xd8" + data[2:],
+        "unsupported bitstream version": data[:3] + b"\x09" + data[4:],
+        "quality": data[:8] + b"\x00" + data[9:],
+        "below 8x8": HEADER.pack(MAGIC, 1, 4, w, 10) + data[HEADER.size :],
+        # a forged 65535x65535 header must be refused before anything is allocated
+        "expected 32768x32768": HEADER.pack(MAGIC, 1, 65535, 65535, 10) + data[HEADER.size :],
+        "expected": HEADER.pack(MAGIC, 1, h + 2, w, 10) + data[HEADER.size :],
+    }
+    for match, bad in cases.items():
+        with pytest.raises(ValueError, match=match):
+            small_codec.decompress(bad)
+    with pytest.raises(TypeError):
+        small_codec.decompress("not bytes")
+
+
+def test_load_errors(tmp_path, small_codec):
+    with pytest.raises(FileNotFoundError, match="no shipped model"):
+        Codec.load("no-such-model")
+    text = tmp_path / "notes.pt"
+    text.write_text("not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable torch checkpoint"):
+        Codec.load(text)
+    # a checkpoint whose weights do not fit the networks it declares
+    state = small_codec.state()
+    state["reccnn_config"]["channels"] = 32
+    torch.save(state, tmp_path / "wrong.pt")
+    with pytest.raises(ValueError, match="do not fit"):
+        Codec.load(tmp_path / "wrong.pt")
+    torch.save({"some": torch.zeros(1)}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="not a comp_lib codec checkpoint"):
+        Codec.load(tmp_path / "foreign.pt")
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("code ran while loading",))
+
+
+def test_load_refuses_pickled_code(tmp_path, small_codec):
+    """Checkpoints load with weights_only=True: arbitrary objects are refused."""
+    state = small_codec.state()
+    state["metadata"] = {"evil": _Payload()}
+    torch.save(state, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="not a readable torch checkpoint"):
+        Codec.load(tmp_path / "evil.pt")
+
+
+def test_save_is_atomic(tmp_path, small_codec, monkeypatch):
+    path = small_codec.save(tmp_path / "model.pt")
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        Codec(ComCNN(channels=16), RecCNN(channels=16, depth=4)).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_bicubic_baseline_roundtrip_and_quality(images):
+    from comp_lib.codec import BicubicCodec
+    from comp_lib.metrics import psnr
+
+    baseline = BicubicCodec()
+    for image in images:
+        data = baseline.compress(image, 50)
+        x_hat = baseline.decompress(data)
+        assert x_hat.shape == image.shape and x_hat.dtype == np.uint8
+        # a real reconstruction: far better than a flat image, worse than full-size JPEG q50
+        flat = np.full_like(image, int(image.mean()))
+        full = jpeg.decode(jpeg.encode(image, 50))
+        assert psnr(image, flat) + 5 < psnr(image, x_hat) < psnr(image, full)
+        assert len(data) < len(jpeg.encode(image, 50))

@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from comp_lib import config
+
+
+def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMP_LIB_DATA", str(tmp_path))
+    assert config.data_dir() == tmp_path.resolve()
+    (tmp_path / "kodak").mkdir()
+    assert config.dataset_dir("kodak") == tmp_path.resolve() / "kodak"
+    monkeypatch.delenv("COMP_LIB_DATA")
+    assert config.data_dir() == config.PROJECT_ROOT / "data"
+
+
+def test_missing_dataset_names_the_place_and_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMP_LIB_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="COMP_LIB_DATA") as err:
+        config.dataset_dir("bsds300_test")
+    assert str(tmp_path) in str(err.value)
+
+
+def test_reports_dirs(monkeypatch, tmp_path):
+    monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
+    assert config.figures_dir() == tmp_path.resolve() / "figures"
+    assert config.tables_dir().is_dir()
+
+
+def test_device_prefers_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert config.device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert config.device().type == "cpu"
+
+
+def test_the_shared_data_is_there():
+    """CI points COMP_LIB_DATA at ../shared/data; every dataset the study uses must be found."""
+    for name in config.DATASETS:
+        assert config.dataset_dir(name).is_dir()
