@@ -9,6 +9,10 @@ environment variable moves the data and nothing is hard-coded as
     Default: ``<project root>/data``. CI points it at ``../shared/data``.
 ``COMP_LIB_REPORTS``
     Folder for figures and tables. Default: ``<project root>/reports``.
+``COMP_LIB_CACHE``
+    Folder for derived datasets (the preprocessed corpus). Default:
+    ``<data folder>/cache``, or ``<project root>/.cache`` when the data folder
+    is read-only (as the shared data in CI is).
 """
 
 from __future__ import annotations
@@ -57,6 +61,21 @@ def dataset_dir(name: str) -> Path:
             f"that holds the datasets (known: {', '.join(sorted(DATASETS))})"
         )
     return folder
+
+
+def cache_dir() -> Path:
+    """Return the cache folder for derived datasets (created if needed); see the module docstring."""
+    env = os.environ.get("COMP_LIB_CACHE")
+    if env:
+        path = Path(env).expanduser().resolve()
+    else:
+        data = data_dir()
+        writable = os.access(data / "cache", os.W_OK) or (
+            not (data / "cache").exists() and os.access(data, os.W_OK)
+        )
+        path = data / "cache" if writable else PROJECT_ROOT / ".cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def reports_dir() -> Path:
