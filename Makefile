@@ -11,7 +11,7 @@ KERNEL  := comp-study
 STAMP   := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
-.PHONY: venv test lint format report benchmarks lab sync clean
+.PHONY: venv test lint format report benchmarks data lab sync clean
 
 venv: $(STAMP)
 
@@ -43,7 +43,12 @@ report: venv
 	done
 
 benchmarks: venv
-	for b in jpeg_approx codec_speed; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in benchmarks/[a-z]*.py; do $(BIN)/python $$b || exit 1; done
+
+# Download BSDS300 and Kodak from their official servers into $$COMP_LIB_DATA (or ./data),
+# checked against the sha256 manifests in comp_lib/manifests.
+data: venv
+	$(BIN)/python -m comp_lib.datasets fetch bsds300 kodak
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

@@ -12,11 +12,24 @@ models   ComCNN and RecCNN
 jpeg     the real JPEG codec (libjpeg through Pillow) and a differentiable approximation
 metrics  PSNR, SSIM, bits per pixel, BD-rate / BD-PSNR
 codec    the whole method as one object: ``compress`` -> bytes, ``decompress`` -> image
-data     reading images as 8-bit grayscale
+data     RAW and ordinary images to grayscale; the study's corpus (cached)
+datasets downloading BSDS300 and Kodak, checked against shipped sha256 manifests
+plots    figures saved into reports/figures
 """
-
-from comp_lib.codec import Codec
-from comp_lib.models import ComCNN, RecCNN
 
 __all__ = ["Codec", "ComCNN", "RecCNN"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # imported lazily, so that torch-free parts (data, datasets, their command lines)
+    # start without paying for `import torch`
+    if name == "Codec":
+        from comp_lib.codec import Codec
+
+        return Codec
+    if name in ("ComCNN", "RecCNN"):
+        from comp_lib import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'comp_lib' has no attribute {name!r}")

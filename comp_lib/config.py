@@ -20,8 +20,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 #: Root of the project checkout (the folder that holds ``comp_lib/``).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,7 +62,7 @@ def dataset_dir(name: str) -> Path:
 
 
 def cache_dir() -> Path:
-    """Return the cache folder for derived datasets (created if needed); see the module docstring."""
+    """Return the cache folder for derived datasets, created if needed (see module docstring)."""
     env = os.environ.get("COMP_LIB_CACHE")
     if env:
         path = Path(env).expanduser().resolve()
@@ -98,6 +96,8 @@ def tables_dir() -> Path:
     return path
 
 
-def device() -> torch.device:
-    """Return CUDA when present, else the CPU."""
+def device():
+    """Return ``torch.device("cuda")`` when CUDA is present, else the CPU."""
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

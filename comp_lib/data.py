@@ -324,6 +324,11 @@ class Corpus:
             self.index.groupby(["source", "split"]).size().unstack(fill_value=0).astype(int)
         ).reset_index()
 
+    @property
+    def index_sha256(self) -> str:
+        """sha256 of the index as CSV: names this exact dataset in provenance records."""
+        return hashlib.sha256(self.index.to_csv(index=False).encode()).hexdigest()
+
     def problems(self) -> pd.DataFrame:
         """Files that were skipped or dropped, with the reason."""
         bad = self.index[self.index.split.isin(["skipped", "dropped"])]
