@@ -182,16 +182,9 @@ class Codec(nn.Module):
         x_compact = self.comcnn(x)
         out = {"x_compact": x_compact}
         if jpeg_mode == "real":
-            decoded, sizes = [], []
-            with torch.no_grad():
-                for image in _tensor_to_uint8(x_compact):
-                    data = jpeg.encode(image, quality)
-                    sizes.append(HEADER.size + len(data))
-                    decoded.append(torch.from_numpy(jpeg.decode(data)))
-            x_compact_hat = torch.stack(decoded)[:, None].to(x.device, x.dtype) / 255.0
-            out["bpp"] = (
-                8.0 * torch.tensor(sizes, dtype=torch.float64) / (x.shape[-2] * x.shape[-1])
-            )
+            x_compact_hat, sizes = jpeg.roundtrip(x_compact, quality)
+            n_bytes = torch.tensor(sizes, dtype=torch.float64) + HEADER.size
+            out["bpp"] = 8.0 * n_bytes / (x.shape[-2] * x.shape[-1])
         elif jpeg_mode == "identity":
             x_compact_hat = x_compact
         elif jpeg_mode == "approx":
@@ -242,7 +235,7 @@ class Codec(nn.Module):
         h, w = image.shape
         x = _to_tensor(image, self.device)
         with self._inference():
-            compact = _tensor_to_uint8(self.comcnn(x))[0]
+            compact = jpeg.tensor_to_uint8(self.comcnn(x))[0]
         return HEADER.pack(MAGIC, FORMAT_VERSION, h, w, quality) + jpeg.encode(compact, quality)
 
     def decompress(self, data: bytes) -> np.ndarray:
@@ -259,7 +252,7 @@ class Codec(nn.Module):
         x_compact_hat = _to_tensor(compact, self.device)
         with self._inference():
             x_hat = self.reccnn(upsample(x_compact_hat, (h, w)))
-        return _tensor_to_uint8(x_hat)[0]
+        return jpeg.tensor_to_uint8(x_hat)[0]
 
     # ------------------------------------------------------------------ persistence
 
@@ -358,7 +351,7 @@ class BicubicCodec:
         image = _check_input(image)
         quality = jpeg.check_quality(quality)
         with torch.inference_mode():
-            compact = _tensor_to_uint8(downsample(_to_tensor(image, self.device)))[0]
+            compact = jpeg.tensor_to_uint8(downsample(_to_tensor(image, self.device)))[0]
         return HEADER.pack(MAGIC, FORMAT_VERSION, *image.shape, quality) + jpeg.encode(
             compact, quality
         )
@@ -368,16 +361,10 @@ class BicubicCodec:
         h, w = header["height"], header["width"]
         compact = jpeg.decode(header["payload"], expected_size=((h + 1) // 2, (w + 1) // 2))
         with torch.inference_mode():
-            return _tensor_to_uint8(upsample(_to_tensor(compact, self.device), (h, w)))[0]
+            return jpeg.tensor_to_uint8(upsample(_to_tensor(compact, self.device), (h, w)))[0]
 
 
 def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
     """``(H, W)`` ``uint8`` array -> ``(1, 1, H, W)`` float tensor in [0, 1]."""
     x = torch.from_numpy(np.ascontiguousarray(image)).to(device, torch.float32)[None, None] / 255.0
     return x.contiguous(memory_format=torch.channels_last) if device.type == "cpu" else x
-
-
-def _tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
-    """``(N, 1, H, W)`` float tensor in [0, 1] -> ``(N, H, W)`` ``uint8`` array."""
-    x = torch.clamp(torch.round(x.detach().float() * 255.0), 0, 255)
-    return x[:, 0].to(torch.uint8).cpu().numpy()

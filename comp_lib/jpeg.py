@@ -55,6 +55,8 @@ __all__ = [
     "encode",
     "quant_table",
     "quality_for_bpp",
+    "roundtrip",
+    "tensor_to_uint8",
 ]
 
 #: Optimized Huffman tables: the one entropy-coding setting of the study.
@@ -221,6 +223,37 @@ def quality_for_bpp(image: np.ndarray, bpp: float) -> tuple[int, bytes]:
             hi = mid
     best = min((lo, hi), key=lambda q: abs(rate(q) - bpp))
     return best, cache[best]
+
+
+def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``(N, 1, H, W)`` float tensor in [0, 1] -> ``(N, H, W)`` ``uint8`` array (rounded)."""
+    x = torch.clamp(torch.round(x.detach().float() * 255.0), 0, 255)
+    return x[:, 0].to(torch.uint8).cpu().numpy()
+
+
+def roundtrip(x: torch.Tensor, quality: int) -> tuple[torch.Tensor, list[int]]:
+    """Code each image of a batch with the real codec and decode it back.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``(N, 1, H, W)`` images in [0, 1]; rounded to 8 bits before coding.
+    quality : int
+        JPEG quality.
+
+    Returns
+    -------
+    x_hat : torch.Tensor
+        The decoded images, same shape, dtype and device as ``x``; no gradient.
+    sizes : list of int
+        Bytes of each JPEG file.
+    """
+    decoded, sizes = [], []
+    for image in tensor_to_uint8(x):
+        data = encode(image, quality)
+        sizes.append(len(data))
+        decoded.append(torch.from_numpy(decode(data)))
+    return torch.stack(decoded)[:, None].to(x.device, x.dtype) / 255.0, sizes
 
 
 # --------------------------------------------------------------------------- differentiable

@@ -327,3 +327,13 @@ def test_bad_arguments(small_sources):
         build_corpus([small_sources["a"]], on_leak="ignore")
     with pytest.raises(FileNotFoundError):
         build_corpus(["no-such-dataset"])
+
+
+def test_a_folder_of_camera_raws_builds_like_raise(tmp_path, small_sources, cache):
+    """The dissertation's corpus was a folder of RAISE NEFs: real RAWs go through unchanged."""
+    raws = _folder(tmp_path, "raws", list_images(dataset_dir("raw")))
+    corpus = build_corpus([raws], n_images=2, size=64, val_fraction=0.0,
+                          test_source=small_sources["test"], progress=False)  # fmt: skip
+    assert corpus.train.shape == (2, 64, 64) and len(corpus.problems()) == 0
+    assert set(corpus.index[corpus.index.split == "train"].height) == {1088, 724}  # half size
+    assert all(0.05 < img.mean() < 0.95 for img in corpus.train)
