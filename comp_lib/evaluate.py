@@ -1,0 +1,190 @@
+"""Run codecs over a dataset and compare them at equal rate.
+
+Any object with ``compress(image, setting) -> bytes`` and
+``decompress(bytes) -> image`` is a codec here: :class:`~comp_lib.codec.Codec`
+(setting = inner JPEG quality), :class:`~comp_lib.codec.BicubicCodec`, and
+:class:`JPEGCodec`, the anchor (``comp_lib.jpeg`` with the study's one setting).
+
+:func:`evaluate` gives one row per image and setting (bytes, bpp from the
+real bytes, PSNR, SSIM, encode and decode milliseconds); :func:`rd_curves`
+averages them per setting; :func:`bd_table` gives BD-rate and BD-PSNR against
+the anchor; :func:`at_rates` reads PSNR/SSIM off each curve at fixed bpp.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from comp_lib import jpeg
+from comp_lib.metrics import bd_psnr, bd_rate, bpp, psnr, ssim
+
+__all__ = ["JPEGCodec", "at_rates", "bd_table", "evaluate", "rd_curves", "to_compressai_json"]
+
+ROW_COLUMNS = [
+    "image",
+    "codec",
+    "setting",
+    "bytes",
+    "bpp",
+    "psnr",
+    "ssim",
+    "encode_ms",
+    "decode_ms",
+]
+
+
+class JPEGCodec:
+    """Plain JPEG through :mod:`comp_lib.jpeg` (baseline, grayscale, optimized Huffman)."""
+
+    def compress(self, image: np.ndarray, quality: int) -> bytes:
+        return jpeg.encode(image, quality)
+
+    def decompress(self, data: bytes) -> np.ndarray:
+        return jpeg.decode(data)
+
+
+def evaluate(
+    codec,
+    images: Sequence[tuple[str, np.ndarray]],
+    settings: Iterable[int],
+    name: str,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Code every image at every setting; one row each (see :data:`ROW_COLUMNS`).
+
+    Parameters
+    ----------
+    codec
+        An object with ``compress(image, setting)`` and ``decompress(data)``.
+    images : sequence of (name, uint8 image)
+    settings : iterable of int
+        E.g. JPEG qualities.
+    name : str
+        The codec's name in the rows.
+    """
+    settings = list(settings)
+    rows = []
+    total = len(images) * len(settings)
+    with tqdm(total=total, desc=name, disable=not progress) as bar:
+        for image_name, image in images:
+            for setting in settings:
+                start = time.perf_counter()
+                data = codec.compress(image, setting)
+                mid = time.perf_counter()
+                x_hat = codec.decompress(data)
+                end = time.perf_counter()
+                if x_hat.shape != image.shape:
+                    raise ValueError(
+                        f"{name} returned {x_hat.shape} for {image_name} {image.shape}"
+                    )
+                rows.append(dict(
+                    image=image_name, codec=name, setting=setting, bytes=len(data),
+                    bpp=bpp(data, image.shape), psnr=psnr(image, x_hat), ssim=ssim(image, x_hat),
+                    encode_ms=1000 * (mid - start), decode_ms=1000 * (end - mid),
+                ))  # fmt: skip
+                bar.update()
+    return pd.DataFrame(rows, columns=ROW_COLUMNS)
+
+
+def rd_curves(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean bpp, PSNR and SSIM per codec and setting, sorted by rate."""
+    curves = (
+        rows.groupby(["codec", "setting"])[["bpp", "psnr", "ssim", "encode_ms", "decode_ms"]]
+        .mean()
+        .reset_index()
+    )
+    return curves.sort_values(["codec", "bpp"]).reset_index(drop=True)
+
+
+def _monotone(curve: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Keep the points on the upper envelope (quality strictly increasing with rate)."""
+    curve = curve.sort_values("bpp")
+    keep, best = [], -math.inf
+    for i, v in zip(curve.index, curve[metric], strict=True):
+        if v > best:
+            keep.append(i)
+            best = v
+    return curve.loc[keep]
+
+
+def bd_table(
+    curves: pd.DataFrame, anchor: str = "JPEG", max_rate: float | None = None
+) -> pd.DataFrame:
+    """BD-rate (PSNR and SSIM) and BD-PSNR of every codec against ``anchor``.
+
+    Points that are not on a curve's upper envelope (a higher setting that
+    lost quality) are left out, as the Bjontegaard integrals need monotone
+    curves. ``max_rate`` limits the comparison to rates up to it.
+    """
+    ref = curves[curves.codec == anchor]
+    out = []
+    for name, cur in curves.groupby("codec"):
+        if name == anchor:
+            continue
+        row = {"codec": name, "anchor": anchor, "max_rate": max_rate}
+        for metric, label in (("psnr", "bd_rate_psnr_%"), ("ssim", "bd_rate_ssim_%")):
+            a, t = _monotone(ref, metric), _monotone(cur, metric)
+            try:
+                row[label] = bd_rate(a.bpp, a[metric], t.bpp, t[metric], max_rate=max_rate)
+            except ValueError:
+                row[label] = float("nan")
+        a, t = _monotone(ref, "psnr"), _monotone(cur, "psnr")
+        try:
+            row["bd_psnr_db"] = bd_psnr(a.bpp, a.psnr, t.bpp, t.psnr, max_rate=max_rate)
+        except ValueError:
+            row["bd_psnr_db"] = float("nan")
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def at_rates(curves: pd.DataFrame, rates: Sequence[float] = (0.1, 0.2, 0.3, 0.5)) -> pd.DataFrame:
+    """PSNR and SSIM of each codec at fixed bpp, interpolated linearly in log-rate.
+
+    NaN where a curve does not reach that rate (no extrapolation).
+    """
+    out = []
+    for name, cur in curves.groupby("codec"):
+        cur = cur.sort_values("bpp")
+        for r in rates:
+            inside = cur.bpp.min() <= r <= cur.bpp.max()
+            row = {"codec": name, "bpp": r}
+            for metric in ("psnr", "ssim"):
+                row[metric] = (
+                    float(np.interp(math.log(r), np.log(cur.bpp), cur[metric]))
+                    if inside
+                    else math.nan
+                )
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def to_compressai_json(curves: pd.DataFrame, name: str, description: str, path=None) -> dict:
+    """One codec's curve in CompressAI's results shape; written to ``path`` if given."""
+    cur = curves[curves.codec == name].sort_values("bpp")
+    result = {
+        "name": name,
+        "description": description,
+        "results": {
+            "setting": [int(v) for v in cur.setting],
+            "bpp": [float(v) for v in cur.bpp],
+            "psnr": [float(v) for v in cur.psnr],
+            "ssim": [float(v) for v in cur.ssim],
+            "encoding_time": [float(v) / 1000 for v in cur.encode_ms],
+            "decoding_time": [float(v) / 1000 for v in cur.decode_ms],
+        },
+    }
+    if path is not None:
+        path = Path(path)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(result, indent=2))
+        os.replace(tmp, path)
+    return result

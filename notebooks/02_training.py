@@ -1,0 +1,172 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python (comp-study)
+#     language: python
+#     name: comp-study
+# ---
+
+# %% [markdown]
+# # 02 · Training ComCNN and RecCNN
+#
+# JPEG is not differentiable, so Jiang et al. train the two networks **in turn**
+# (`comp_lib.train`, scheme `"alternating"`):
+#
+# * **step A**, RecCNN learns: ComCNN is frozen, its compact image goes through the
+#   *real* JPEG codec, RecCNN learns to restore the image from its bicubic upsampling;
+# * **step B**, ComCNN learns: RecCNN is frozen, JPEG is replaced by the identity (as in
+#   the paper) or by the differentiable approximation `DiffJPEG` (`com_jpeg="approx"`).
+#
+# The dissertation's scheme (`"dissertation"`: whole 180x180 images, no patches, no
+# augmentation, exponential lr decay) and end-to-end training through `DiffJPEG`
+# (`"end_to_end"`) are the other choices. Every epoch is validated with the **real**
+# codec on the validation split: PSNR, SSIM, bits per pixel from real bytes, and the
+# PSNR gain over JPEG at the same bpp.
+#
+# * **Reads:** the corpus built by `00_preprocessing` (same parameters, from the cache).
+# * **Writes:** the run folder `runs/<run_name>/` (`last.pt`, `best.pt`, `log.csv`);
+#   `reports/figures/02_training_curves.png`, `02_reconstructions.png`;
+#   `reports/tables/02_training_log.csv`.
+#
+# The smoke profile trains a tiny network for seconds, to check the pipeline; it learns
+# little. The shipped models (`comp_lib/weights/`, see `shipped_model`) were trained by
+# the same code for much longer; their training logs are shown at the end.
+
+# %% tags=["parameters"]
+scheme = "alternating"  # "alternating", "dissertation" or "end_to_end"
+epochs = 2
+steps = 4  # RecCNN steps per epoch
+com_steps = 2  # ComCNN steps per epoch
+lr = 1e-3
+lr_decay = 0.9
+batch = 4
+patch = 48
+quality = [10, 40]  # JPEG qualities drawn during training
+com_jpeg = "approx"  # step B: "identity" (paper) or "approx" (DiffJPEG)
+loss = "mse"
+precision = "fp32"  # "bf16": autocast (fast only where the hardware has bf16)
+channels = 8  # RecCNN width (64 in the paper)
+depth = 4  # RecCNN depth (20 in the paper)
+pooling = 0  # max-pooling stages (the dissertation's variant)
+warm_start = True
+seed = 0
+n_images = 500
+val_images = 8  # validate on the first N validation images
+run_name = "smoke"
+resume = False  # continue from runs/<run_name>/last.pt (True for long runs)
+shipped_model = "rec32x20"  # a model in comp_lib/weights whose training log to show
+profile = "smoke"
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from comp_lib import jpeg
+from comp_lib.codec import Codec
+from comp_lib.config import PROJECT_ROOT, WEIGHTS_DIR, tables_dir
+from comp_lib.data import build_corpus
+from comp_lib.metrics import bpp, psnr
+from comp_lib.plots import save_figure, show_images
+from comp_lib.train import TrainConfig, Trainer
+
+corpus = build_corpus(n_images=n_images, seed=seed)
+print(f"corpus: train {corpus.train.shape}, val {corpus.val.shape} ({corpus.path})")
+
+# %% [markdown]
+# ## Train
+#
+# With `resume=True`, `Trainer.fit` continues from `runs/<run_name>/last.pt` when it exists,
+# so re-running this cell after an interruption loses at most one epoch.
+
+# %%
+config = TrainConfig(
+    scheme=scheme, epochs=epochs, steps=steps, com_steps=com_steps, lr=lr, lr_decay=lr_decay,
+    batch=batch, patch=patch, quality=quality, com_jpeg=com_jpeg, loss=loss,
+    precision=precision, channels=channels, depth=depth, pooling=pooling,
+    warm_start=warm_start, seed=seed,
+)  # fmt: skip
+run_dir = PROJECT_ROOT / "runs" / run_name
+trainer = Trainer(config, corpus.train, corpus.val[:val_images], run_dir)
+log = trainer.fit(resume=resume)
+log.to_csv(tables_dir() / "02_training_log.csv", index=False)
+log.round(4)
+
+
+# %% [markdown]
+# ## Curves
+#
+# Training loss of each network, and validation PSNR against JPEG's PSNR at the same
+# bpp (the gain is what matters: a model that spends more bits also scores more dB).
+
+
+# %%
+def plot_curves(log: pd.DataFrame, title: str):
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    losses = log.melt("epoch", ["loss_rec", "loss_com"], "network", "loss").dropna()
+    sns.lineplot(losses, x="epoch", y="loss", hue="network", marker="o", ax=axes[0])
+    axes[0].set_yscale("log")
+    psnrs = log.melt("epoch", ["val_psnr", "val_jpeg_psnr"], "codec", "PSNR (dB)")
+    sns.lineplot(psnrs, x="epoch", y="PSNR (dB)", hue="codec", marker="o", ax=axes[1])
+    axes[1].set_title("validation, real codec (JPEG at the same bpp)", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+fig = plot_curves(log, f"this run: {run_name} ({scheme}, RecCNN {channels}x{depth})")
+save_figure(fig, "02_training_curves")
+
+# %% [markdown]
+# ## Reconstructions beside JPEG at the same rate
+#
+# The best checkpoint on three validation images: our bitstream against the JPEG quality
+# whose rate is closest to ours.
+
+# %%
+codec = Codec.load(run_dir / "best.pt").eval()
+val8 = np.round(corpus.val * 255).astype(np.uint8)
+panels = {}
+for image in val8[:3]:
+    data = codec.compress(image, config.val_quality[0])
+    ours = codec.decompress(data)
+    q, jpeg_data = jpeg.quality_for_bpp(image, bpp(data, image.shape))
+    theirs = jpeg.decode(jpeg_data)
+    panels[f"original {len(panels) // 3}"] = image
+    panels[f"ours: {bpp(data, image.shape):.3f} bpp, {psnr(image, ours):.2f} dB"] = ours
+    panels[f"JPEG q={q}: {bpp(jpeg_data, image.shape):.3f} bpp, {psnr(image, theirs):.2f} dB"] = (
+        theirs
+    )
+fig = show_images(panels, ncols=3, size=3.0)
+save_figure(fig, "02_reconstructions")
+
+# %% [markdown]
+# ## The shipped model's training
+#
+# The model shipped in `comp_lib/weights/` was trained with this code at a much larger
+# budget (its model card says how). Its log:
+
+# %%
+shipped_log = WEIGHTS_DIR / f"{shipped_model}.log.csv"
+if shipped_log.is_file():
+    card = (WEIGHTS_DIR / f"{shipped_model}.md").read_text()
+    print(card.split("\n## ")[0])
+    fig = plot_curves(pd.read_csv(shipped_log), f"shipped model {shipped_model}")
+    save_figure(fig, "02_shipped_training_curves")
+else:
+    print(f"no shipped model {shipped_model!r} yet")
+
+# %% [markdown]
+# ## Summary (checked by nbval)
+
+# %%
+print(f"{scheme}: {len(log)} epochs, {int(log.step.iloc[-1])} RecCNN steps, "
+      f"best checkpoint at epoch {int(log.epoch[log.val_gain_db.idxmax()])}")  # fmt: skip
