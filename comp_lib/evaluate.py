@@ -3,7 +3,8 @@
 Any object with ``compress(image, setting) -> bytes`` and
 ``decompress(bytes) -> image`` is a codec here: :class:`~comp_lib.codec.Codec`
 (setting = inner JPEG quality), :class:`~comp_lib.codec.BicubicCodec`, and
-:class:`JPEGCodec`, the anchor (``comp_lib.jpeg`` with the study's one setting).
+:class:`~comp_lib.codecs.JPEGCodec`, the anchor, and the other codecs of
+:mod:`comp_lib.codecs` (WebP, AVIF, JPEG 2000, JPEG XL).
 
 :func:`evaluate` gives one row per image and setting (bytes, bpp from the
 real bytes, PSNR, SSIM, encode and decode milliseconds); :func:`rd_curves`
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from comp_lib import jpeg
+from comp_lib.codecs import JPEGCodec
 from comp_lib.metrics import bd_psnr, bd_rate, bpp, psnr, ssim
 
 __all__ = ["JPEGCodec", "at_rates", "bd_table", "evaluate", "rd_curves", "to_compressai_json"]
@@ -40,16 +41,6 @@ ROW_COLUMNS = [
     "encode_ms",
     "decode_ms",
 ]
-
-
-class JPEGCodec:
-    """Plain JPEG through :mod:`comp_lib.jpeg` (baseline, grayscale, optimized Huffman)."""
-
-    def compress(self, image: np.ndarray, quality: int) -> bytes:
-        return jpeg.encode(image, quality)
-
-    def decompress(self, data: bytes) -> np.ndarray:
-        return jpeg.decode(data)
 
 
 def evaluate(
