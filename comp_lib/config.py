@@ -18,6 +18,7 @@ environment variable moves the data and nothing is hard-coded as
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 #: Root of the project checkout (the folder that holds ``comp_lib/``).
@@ -101,3 +102,18 @@ def device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def git_commit() -> str:
+    """Short hash of the checkout's HEAD, marked when tracked files have uncommitted changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()  # fmt: skip
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" (with uncommitted changes)" if dirty else "")

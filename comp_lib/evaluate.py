@@ -26,9 +26,19 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from comp_lib.codecs import JPEGCodec
+from comp_lib.config import git_commit
 from comp_lib.metrics import bd_psnr, bd_rate, bpp, psnr, ssim
 
-__all__ = ["JPEGCodec", "at_rates", "bd_table", "evaluate", "rd_curves", "to_compressai_json"]
+__all__ = [
+    "JPEGCodec",
+    "at_rates",
+    "bd_table",
+    "evaluate",
+    "per_image_gain",
+    "provenance",
+    "rd_curves",
+    "to_compressai_json",
+]
 
 ROW_COLUMNS = [
     "image",
@@ -179,3 +189,31 @@ def to_compressai_json(curves: pd.DataFrame, name: str, description: str, path=N
         tmp.write_text(json.dumps(result, indent=2))
         os.replace(tmp, path)
     return result
+
+
+def per_image_gain(rows: pd.DataFrame, codec: str, anchor: str = "JPEG") -> pd.DataFrame:
+    """PSNR gain of ``codec`` over ``anchor`` on each image at equal bpp.
+
+    For every row of ``codec``, the anchor's PSNR on the same image at the same
+    bpp is interpolated (linearly in log-rate) from the anchor's rows of that
+    image; rates outside the anchor's range give NaN.
+    """
+    out = []
+    for image, mine in rows[rows.codec == codec].groupby("image"):
+        ref = rows[(rows.codec == anchor) & (rows.image == image)].sort_values("bpp")
+        lr = np.log(ref.bpp.to_numpy())
+        for r in mine.itertuples():
+            inside = ref.bpp.min() <= r.bpp <= ref.bpp.max()
+            p = float(np.interp(math.log(r.bpp), lr, ref.psnr)) if inside else math.nan
+            out.append(dict(image=image, setting=r.setting, bpp=r.bpp, psnr=r.psnr,
+                            anchor_psnr=p, gain_db=r.psnr - p))  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def provenance(profile: str, params: dict, index_sha256: str | None = None) -> str:
+    """A Markdown line naming what produced a table: git commit, profile, parameters, data."""
+    commit = git_commit()
+    data = f"; data index sha256 `{index_sha256}`" if index_sha256 else ""
+    return (
+        f"Provenance: git {commit}; profile `{profile}`; parameters `{json.dumps(params)}`{data}."
+    )

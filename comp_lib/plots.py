@@ -6,10 +6,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+import seaborn as sns
 
 from comp_lib.config import figures_dir
 
-__all__ = ["save_figure", "show_images"]
+__all__ = ["plot_rd", "save_figure", "show_images"]
 
 
 def show_images(
@@ -60,3 +62,28 @@ def save_figure(fig, name: str, dpi: int = 120) -> Path:
     path = figures_dir() / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def plot_rd(curves: pd.DataFrame, title: str = "", max_rate: float | None = None):
+    """Rate-distortion curves: PSNR and SSIM against bpp, one line per codec.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        :func:`comp_lib.evaluate.rd_curves` output (``codec``, ``bpp``, ``psnr``, ``ssim``).
+    max_rate : float, optional
+        Draw only up to this rate.
+    """
+    if max_rate is not None:
+        curves = curves[curves.bpp <= max_rate * 1.05]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, metric, label in ((axes[0], "psnr", "PSNR (dB)"), (axes[1], "ssim", "SSIM")):
+        sns.lineplot(curves, x="bpp", y=metric, hue="codec", style="codec", markers=True,
+                     dashes=False, sort=False, ax=ax, legend=ax is axes[0])  # fmt: skip
+        ax.set_xlabel("bits per pixel (real bytes)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -100,3 +100,18 @@ def test_upsample_shape_and_constant(size):
 def test_upsample_rejects_wrong_compact_size():
     with pytest.raises(ValueError, match="does not match"):
         upsample(torch.rand(1, 1, 10, 10), (25, 20))
+
+
+def test_downsample_keeps_the_pixel_grid_for_odd_sizes(bsds_test):
+    """Down then up: an odd-size image does as well as its even crop (no sub-pixel drift)."""
+    from comp_lib.metrics import psnr
+    from comp_lib.models import downsample
+
+    for _, image in bsds_test[:5]:
+        x = torch.from_numpy(image.copy()).float()[None, None] / 255
+        h, w = image.shape  # 481x321 or 321x481: both odd
+        odd = upsample(downsample(x), (h, w))[0, 0, : h - 1, : w - 1]
+        even = upsample(downsample(x[..., : h - 1, : w - 1]), (h - 1, w - 1))[0, 0]
+        assert downsample(x).shape[-2:] == ((h + 1) // 2, (w + 1) // 2)
+        ref = image[: h - 1, : w - 1]
+        assert abs(psnr(ref, odd.clamp(0, 1).numpy()) - psnr(ref, even.clamp(0, 1).numpy())) < 0.2
