@@ -9,7 +9,6 @@ BIN     := $(VENV)/bin
 PROFILE ?= default
 KERNEL  := comp-study
 STAMP   := $(VENV)/.installed
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 
 .PHONY: venv test lint format report benchmarks data lab sync clean
 
@@ -36,11 +35,7 @@ format: venv
 
 # Run every numbered notebook in order with papermill under params/$(PROFILE).yaml.
 report: venv
-	mkdir -p reports/notebooks reports/figures reports/tables
-	for nb in $(NOTEBOOKS); do \
-	  $(BIN)/papermill --kernel $(KERNEL) --cwd notebooks -f params/$(PROFILE).yaml \
-	    $$nb reports/notebooks/$$(basename $$nb) || exit 1; \
-	done
+	$(BIN)/python -m comp_lib.pipeline --profile $(PROFILE)
 
 benchmarks: venv
 	for b in benchmarks/[a-z]*.py; do $(BIN)/python $$b || exit 1; done

@@ -1,0 +1,82 @@
+"""Regenerate the report: run every numbered notebook in order with papermill.
+
+``python -m comp_lib.pipeline --profile default`` (what ``make report`` runs) reads
+``params/<profile>.yaml``, whose top-level keys are notebook names
+(``00_preprocessing``, ...) mapping to that notebook's parameters, and executes
+``notebooks/NN_*.ipynb`` one after the other, each with its parameters plus
+``profile``, writing the executed copies to ``reports/notebooks/``. The notebooks
+write their own figures and tables under ``reports/``. A failing notebook stops the
+run with its name; the executed copy up to the failing cell is kept for reading.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from comp_lib.config import PROJECT_ROOT, reports_dir
+
+__all__ = ["load_profile", "main", "notebooks", "run"]
+
+KERNEL = "comp-study"
+
+
+def notebooks() -> list[Path]:
+    """The numbered notebooks, in order."""
+    return sorted((PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def load_profile(profile: str) -> dict[str, dict]:
+    """Per-notebook parameters of ``params/<profile>.yaml`` (with ``profile`` added)."""
+    path = PROJECT_ROOT / "params" / f"{profile}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in (PROJECT_ROOT / "params").glob("*.yaml"))
+        raise FileNotFoundError(f"no profile {profile!r} ({path}); known: {', '.join(known)}")
+    raw = yaml.safe_load(path.read_text()) or {}
+    names = {nb.stem for nb in notebooks()}
+    unknown = set(raw) - names
+    if unknown:
+        raise ValueError(f"{path}: sections for unknown notebooks: {sorted(unknown)}")
+    return {name: dict(raw.get(name) or {}, profile=profile) for name in sorted(names)}
+
+
+def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
+    """Execute the notebooks under ``profile``; return the executed copies."""
+    import papermill as pm
+
+    params = load_profile(profile)
+    out_dir = reports_dir() / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for nb in notebooks():
+        if only and nb.stem not in only:
+            continue
+        start = time.perf_counter()
+        print(f"[{profile}] {nb.name} ...", flush=True)
+        out = out_dir / nb.name
+        pm.execute_notebook(nb, out, parameters=params[nb.stem], kernel_name=KERNEL,
+                            cwd=str(nb.parent), progress_bar=False)  # fmt: skip
+        print(f"[{profile}] {nb.name} done in {time.perf_counter() - start:.0f} s", flush=True)
+        done.append(out)
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m comp_lib.pipeline", description=__doc__)
+    parser.add_argument("--profile", default="default", help="params/<profile>.yaml")
+    parser.add_argument("--only", nargs="*", help="run only these notebooks (names)")
+    args = parser.parse_args(argv)
+    try:
+        run(args.profile, args.only)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+import ast
+
+import jupytext
+import pytest
+
+from comp_lib import pipeline
+from comp_lib.config import PROJECT_ROOT
+
+
+def parameters_of(notebook) -> dict:
+    """The literal assignments of a notebook's papermill ``parameters`` cell."""
+    nb = jupytext.read(notebook)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    tree = ast.parse(cell.source)
+    out = {}
+    for node in tree.body:
+        assert isinstance(node, ast.Assign), f"{notebook.name}: only assignments in parameters"
+        out[node.targets[0].id] = ast.literal_eval(node.value)  # literals only
+    return out
+
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+def test_profiles_name_only_real_parameters(profile):
+    params = pipeline.load_profile(profile)
+    assert set(params) == {nb.stem for nb in pipeline.notebooks()}
+    for nb in pipeline.notebooks():
+        known = parameters_of(nb)
+        assert "profile" in known, nb.name
+        unknown = set(params[nb.stem]) - set(known)
+        assert not unknown, f"{profile}: {nb.name} has no parameters {unknown}"
+        for key, value in params[nb.stem].items():
+            if known[key] is not None and value is not None:
+                assert type(value) is type(known[key]), (profile, nb.name, key)
+
+
+def test_smoke_profile_is_the_notebooks_defaults():
+    assert all(p == {"profile": "smoke"} for p in pipeline.load_profile("smoke").values())
+
+
+def test_bad_profiles(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="known: default"):
+        pipeline.load_profile("nonexistent")
+    fake = tmp_path / "params"
+    fake.mkdir()
+    (fake / "x.yaml").write_text("99_missing: {a: 1}\n")
+    (tmp_path / "notebooks").symlink_to(PROJECT_ROOT / "notebooks")
+    monkeypatch.setattr(pipeline, "PROJECT_ROOT", tmp_path)
+    with pytest.raises(ValueError, match="unknown notebooks"):
+        pipeline.load_profile("x")
+    assert pipeline.main(["--profile", "nonexistent"]) == 2
