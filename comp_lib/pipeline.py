@@ -20,7 +20,10 @@ import yaml
 
 from comp_lib.config import PROJECT_ROOT, reports_dir
 
-__all__ = ["load_profile", "main", "notebooks", "run"]
+__all__ = ["CHECK_MARKER", "load_profile", "main", "notebooks", "run", "store_summaries"]
+
+#: Cells whose output nbval compares (``pytest --nbval-lax``); the only outputs committed.
+CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 
 KERNEL = "comp-study"
 
@@ -65,13 +68,45 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
     return done
 
 
+def store_summaries(executed: Path, notebook: Path) -> int:
+    """Copy the outputs of the marked summary cells of ``executed`` into ``notebook``.
+
+    Every other output is left out (notebooks are committed without outputs), so that
+    nbval has the summary lines to compare against. Returns the number of cells kept.
+    """
+    import nbformat
+
+    run_nb = nbformat.read(executed, as_version=4)
+    target = nbformat.read(notebook, as_version=4)
+    by_source = {c.source: c for c in run_nb.cells if c.cell_type == "code"}
+    kept = 0
+    for cell in target.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        cell.outputs = []
+        if CHECK_MARKER in cell.source and cell.source in by_source:
+            cell.outputs = [o for o in by_source[cell.source].outputs if o.get("name") == "stdout"]
+            kept += 1
+    nbformat.write(target, notebook)
+    return kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m comp_lib.pipeline", description=__doc__)
     parser.add_argument("--profile", default="default", help="params/<profile>.yaml")
     parser.add_argument("--only", nargs="*", help="run only these notebooks (names)")
+    parser.add_argument(
+        "--store-summaries",
+        action="store_true",
+        help="then copy the summary cells' outputs into notebooks/ (for nbval)",
+    )
     args = parser.parse_args(argv)
     try:
-        run(args.profile, args.only)
+        for executed in run(args.profile, args.only):
+            if args.store_summaries:
+                kept = store_summaries(executed, PROJECT_ROOT / "notebooks" / executed.name)
+                print(f"{executed.name}: stored the output of {kept} summary cell(s)")
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

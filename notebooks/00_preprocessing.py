@@ -179,6 +179,7 @@ save_figure(fig, "00_histograms")
 # ## Summary (checked by nbval)
 
 # %%
+# NBVAL_CHECK_OUTPUT
 print(f"train {len(corpus.train)}, val {len(corpus.val)}, test {len(corpus.test)}, "
       f"skipped {corpus.params['n_skipped']}, dropped {corpus.params['n_dropped']}")  # fmt: skip
 print(f"image size {corpus.train.shape[1:]}, values in [{corpus.train.min():.0f}, "

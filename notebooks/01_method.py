@@ -185,5 +185,6 @@ save_figure(fig, "01_method_vs_jpeg")
 # A short, deterministic summary (checked by nbval): sizes only, no float noise.
 
 # %%
+# NBVAL_CHECK_OUTPUT
 print(f"image {image.shape}, compact {tuple(out['x_compact'].shape[-2:])}, quality {quality}")
 print(f"bitstream: {HEADER.size}-byte header + JPEG; size kept: {x_hat.shape == image.shape}")

@@ -168,5 +168,5 @@ else:
 # ## Summary (checked by nbval)
 
 # %%
-print(f"{scheme}: {len(log)} epochs, {int(log.step.iloc[-1])} RecCNN steps, "
-      f"best checkpoint at epoch {int(log.epoch[log.val_gain_db.idxmax()])}")  # fmt: skip
+# NBVAL_CHECK_OUTPUT
+print(f"{scheme}: {len(log)} epochs, {int(log.step.iloc[-1])} RecCNN steps, log {log.shape}")

@@ -260,5 +260,6 @@ save_figure(show_images(panels, ncols=4, size=3.0, crop=crop), "03_crops")
 # ## Summary (checked by nbval)
 
 # %%
+# NBVAL_CHECK_OUTPUT
 print(f"{len(rows)} measurements: {len(datasets)} datasets x {len(codecs)} codecs")
 print("codecs:", ", ".join(codecs))
