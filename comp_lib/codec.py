@@ -48,6 +48,7 @@ _MAX_SIZE = 65535
 _CHECKPOINT_FORMAT = "comp_lib.codec"
 _CHECKPOINT_VERSION = 1
 JPEG_MODES = ("real", "identity", "approx")
+_DEFAULT = object()  # "the paper's network", as opposed to None: "leave it out"
 
 
 def _check_input(image: object) -> np.ndarray:
@@ -110,12 +111,17 @@ class Codec(nn.Module):
 
         x -> ComCNN -> x_compact -> JPEG -> x_compact_hat -> bicubic x2 -> x_up -> RecCNN -> x_hat
 
+    The paper's ablations (Table I) are the same object with one network left out:
+    ``Codec(comcnn, None)`` is *ComCNN only* (bicubic x2 is the reconstruction) and
+    ``Codec(None, reccnn)`` is *RecCNN only* (JPEG at full size, RecCNN as a
+    post-filter: ``x -> JPEG -> RecCNN -> x_hat``).
+
     Parameters
     ----------
-    comcnn : ComCNN, optional
-        Defaults to the paper's network.
-    reccnn : RecCNN, optional
-        Defaults to the paper's 20-layer network.
+    comcnn : ComCNN or None, optional
+        Defaults to the paper's network; ``None`` leaves it out.
+    reccnn : RecCNN or None, optional
+        Defaults to the paper's 20-layer network; ``None`` leaves it out.
     metadata : dict, optional
         Free-form description (data, scheme, ...) stored with :meth:`save`.
 
@@ -129,21 +135,38 @@ class Codec(nn.Module):
 
     def __init__(
         self,
-        comcnn: ComCNN | None = None,
-        reccnn: RecCNN | None = None,
+        comcnn: ComCNN | None = _DEFAULT,
+        reccnn: RecCNN | None = _DEFAULT,
         metadata: dict | None = None,
     ) -> None:
         super().__init__()
-        self.comcnn = comcnn if comcnn is not None else ComCNN()
-        self.reccnn = reccnn if reccnn is not None else RecCNN()
-        if not isinstance(self.comcnn, ComCNN) or not isinstance(self.reccnn, RecCNN):
-            raise TypeError("Codec expects a ComCNN and a RecCNN")
+        self.comcnn = ComCNN() if comcnn is _DEFAULT else comcnn
+        self.reccnn = RecCNN() if reccnn is _DEFAULT else reccnn
+        if self.comcnn is None and self.reccnn is None:
+            raise ValueError("a Codec needs ComCNN, RecCNN or both (without either it is JPEG)")
+        if not isinstance(self.comcnn, (ComCNN, type(None))):
+            raise TypeError(f"comcnn must be a ComCNN or None, got {type(self.comcnn).__name__}")
+        if not isinstance(self.reccnn, (RecCNN, type(None))):
+            raise TypeError(f"reccnn must be a RecCNN or None, got {type(self.reccnn).__name__}")
         self.metadata = dict(metadata or {})
         self.diff_jpeg = jpeg.DiffJPEG()
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    def _compact_size(self, h: int, w: int) -> tuple[int, int]:
+        return (h, w) if self.comcnn is None else ((h + 1) // 2, (w + 1) // 2)
+
+    def analysis(self, x: torch.Tensor) -> torch.Tensor:
+        """``x -> x_compact``: ComCNN, or the image itself when ComCNN is left out."""
+        return x if self.comcnn is None else self.comcnn(x)
+
+    def synthesis(self, x_compact_hat: torch.Tensor, size: tuple[int, int]) -> dict:
+        """``x_compact_hat -> {x_up, x_hat}``: bicubic x2 (if ComCNN) then RecCNN (if any)."""
+        x_up = x_compact_hat if self.comcnn is None else upsample(x_compact_hat, size)
+        x_hat = x_up if self.reccnn is None else self.reccnn(x_up)
+        return {"x_up": x_up, "x_hat": x_hat}
 
     # ------------------------------------------------------------------ training path
 
@@ -179,7 +202,7 @@ class Codec(nn.Module):
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"expected (N, 1, H, W) images, got shape {tuple(x.shape)}")
         quality = jpeg.check_quality(quality)
-        x_compact = self.comcnn(x)
+        x_compact = self.analysis(x)
         out = {"x_compact": x_compact}
         if jpeg_mode == "real":
             x_compact_hat, sizes = jpeg.roundtrip(x_compact, quality)
@@ -192,8 +215,8 @@ class Codec(nn.Module):
             x_compact_hat = self.diff_jpeg(torch.clamp(x_compact, 0.0, 1.0), quality)
         else:
             raise ValueError(f"jpeg_mode must be one of {JPEG_MODES}, got {jpeg_mode!r}")
-        x_up = upsample(x_compact_hat, tuple(x.shape[-2:]))
-        out.update(x_compact_hat=x_compact_hat, x_up=x_up, x_hat=self.reccnn(x_up))
+        out["x_compact_hat"] = x_compact_hat
+        out.update(self.synthesis(x_compact_hat, tuple(x.shape[-2:])))
         return out
 
     # ------------------------------------------------------------------ codec API
@@ -235,7 +258,7 @@ class Codec(nn.Module):
         h, w = image.shape
         x = _to_tensor(image, self.device)
         with self._inference():
-            compact = jpeg.tensor_to_uint8(self.comcnn(x))[0]
+            compact = jpeg.tensor_to_uint8(self.analysis(x))[0]
         return HEADER.pack(MAGIC, FORMAT_VERSION, h, w, quality) + jpeg.encode(compact, quality)
 
     def decompress(self, data: bytes) -> np.ndarray:
@@ -248,10 +271,10 @@ class Codec(nn.Module):
         """
         header = parse_header(data)
         h, w = header["height"], header["width"]
-        compact = jpeg.decode(header["payload"], expected_size=((h + 1) // 2, (w + 1) // 2))
+        compact = jpeg.decode(header["payload"], expected_size=self._compact_size(h, w))
         x_compact_hat = _to_tensor(compact, self.device)
         with self._inference():
-            x_hat = self.reccnn(upsample(x_compact_hat, (h, w)))
+            x_hat = self.synthesis(x_compact_hat, (h, w))["x_hat"]
         return jpeg.tensor_to_uint8(x_hat)[0]
 
     # ------------------------------------------------------------------ persistence
@@ -261,10 +284,10 @@ class Codec(nn.Module):
         return {
             "format": _CHECKPOINT_FORMAT,
             "version": _CHECKPOINT_VERSION,
-            "comcnn_config": dict(self.comcnn.config),
-            "reccnn_config": dict(self.reccnn.config),
-            "comcnn": {k: v.detach().cpu() for k, v in self.comcnn.state_dict().items()},
-            "reccnn": {k: v.detach().cpu() for k, v in self.reccnn.state_dict().items()},
+            "comcnn_config": None if self.comcnn is None else dict(self.comcnn.config),
+            "reccnn_config": None if self.reccnn is None else dict(self.reccnn.config),
+            "comcnn": _weights(self.comcnn),
+            "reccnn": _weights(self.reccnn),
             "metadata": self.metadata,
         }
 
@@ -290,20 +313,25 @@ class Codec(nn.Module):
         if state.get("version") != _CHECKPOINT_VERSION:
             raise ValueError(f"{source}: unsupported checkpoint version {state.get('version')!r}")
         try:
-            comcnn = ComCNN(**state["comcnn_config"])
-            reccnn = RecCNN(**state["reccnn_config"])
+            configs = state["comcnn_config"], state["reccnn_config"]
+            comcnn = None if configs[0] is None else ComCNN(**configs[0])
+            reccnn = None if configs[1] is None else RecCNN(**configs[1])
         except (KeyError, TypeError) as err:
             raise ValueError(f"{source}: bad network configuration: {err}") from None
         try:
-            comcnn.load_state_dict(state["comcnn"])
-            reccnn.load_state_dict(state["reccnn"])
+            for net, key in ((comcnn, "comcnn"), (reccnn, "reccnn")):
+                if net is not None:
+                    net.load_state_dict(state[key])
         except (KeyError, RuntimeError) as err:
             first = str(err).strip().splitlines()
             raise ValueError(
                 f"{source}: weights do not fit the networks they describe: "
                 f"{first[-1].strip() if first else err}"
             ) from None
-        return cls(comcnn, reccnn, metadata=state.get("metadata"))
+        try:
+            return cls(comcnn, reccnn, metadata=state.get("metadata"))
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Codec:
@@ -362,6 +390,10 @@ class BicubicCodec:
         compact = jpeg.decode(header["payload"], expected_size=((h + 1) // 2, (w + 1) // 2))
         with torch.inference_mode():
             return jpeg.tensor_to_uint8(upsample(_to_tensor(compact, self.device), (h, w)))[0]
+
+
+def _weights(net: nn.Module | None) -> dict:
+    return {} if net is None else {k: v.detach().cpu() for k, v in net.state_dict().items()}
 
 
 def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -19,6 +19,9 @@ the residual. Schemes:
     no patches, no augmentation, exponential learning-rate decay.
 ``"end_to_end"``
     Both networks at once, through the differentiable JPEG approximation.
+``"post_filter"``
+    RecCNN alone as a JPEG post-filter at full resolution, no ComCNN
+    (the paper's *RecCNN only* ablation): step A with the image itself coded.
 
 Every epoch the loop runs, in order: update lr, feed batches and optimize,
 log, validate (on the validation split, with the *real* codec: PSNR, SSIM and
@@ -49,11 +52,11 @@ from comp_lib import jpeg
 from comp_lib.codec import Codec
 from comp_lib.config import device as default_device
 from comp_lib.metrics import psnr, ssim, ssim_torch
-from comp_lib.models import ComCNN, RecCNN, upsample
+from comp_lib.models import ComCNN, RecCNN
 
 __all__ = ["SCHEMES", "TrainConfig", "Trainer", "jpeg_curve", "validate"]
 
-SCHEMES = ("alternating", "dissertation", "end_to_end")
+SCHEMES = ("alternating", "dissertation", "end_to_end", "post_filter")
 LOSSES = ("mse", "l1", "ssim")
 LOG_COLUMNS = [
     "epoch", "step", "lr", "loss_rec", "loss_com", "val_psnr", "val_ssim", "val_bpp",
@@ -67,7 +70,7 @@ class TrainConfig:
 
     Parameters
     ----------
-    scheme : {"alternating", "dissertation", "end_to_end"}
+    scheme : {"alternating", "dissertation", "end_to_end", "post_filter"}
         See the module docstring.
     epochs : int
         Rounds of the alternating algorithm (epochs of the others).
@@ -260,13 +263,17 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.rng = np.random.default_rng(config.seed)
         self.codec = Codec(
-            ComCNN(),
+            None if config.scheme == "post_filter" else ComCNN(),
             RecCNN(channels=config.channels, depth=config.depth, pooling=config.pooling),
             metadata={"training": config.to_dict()},
         ).to(self.device)
         if config.channels_last:
             self.codec.to(memory_format=torch.channels_last)
-        self.opt_com = torch.optim.Adam(self.codec.comcnn.parameters(), lr=self.com_lr(0))
+        self.opt_com = (
+            None
+            if self.codec.comcnn is None
+            else torch.optim.Adam(self.codec.comcnn.parameters(), lr=self.com_lr(0))
+        )
         self.opt_rec = torch.optim.Adam(self.codec.reccnn.parameters(), lr=config.lr)
         self.epoch = 0
         self.step = 0
@@ -337,13 +344,14 @@ class Trainer:
 
     def step_rec(self, x: torch.Tensor, quality: int) -> float:
         """Step A: RecCNN learns to reconstruct from the real JPEG of ComCNN's output."""
-        com, rec = self.codec.comcnn.eval(), self.codec.reccnn.train()
+        if self.codec.comcnn is not None:
+            self.codec.comcnn.eval()
+        self.codec.reccnn.train()
         with torch.no_grad(), self._autocast():
-            x_compact = com(x).float()
+            x_compact = self.codec.analysis(x).float()
         x_compact_hat, _ = jpeg.roundtrip(x_compact, quality)
-        x_up = upsample(x_compact_hat, tuple(x.shape[-2:]))
         with self._autocast():
-            x_hat = rec(x_up)
+            x_hat = self.codec.synthesis(x_compact_hat, tuple(x.shape[-2:]))["x_hat"]
         return self._optimize(self.opt_rec, self._loss(x_hat, x))
 
     def step_com(self, x: torch.Tensor, quality: int) -> float:
@@ -378,7 +386,8 @@ class Trainer:
         last = [m for m in self.codec.reccnn.modules() if isinstance(m, nn.Conv2d)][-1]
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
-        self.codec.comcnn.init_as_downsampler(self.train_images[:64])
+        if self.codec.comcnn is not None:
+            self.codec.comcnn.init_as_downsampler(self.train_images[:64])
 
     # ---------------------------------------------------------------- persistence
 
@@ -386,7 +395,7 @@ class Trainer:
         return {
             "config": self.config.to_dict(),
             "codec": self.codec.state(),
-            "opt_com": self.opt_com.state_dict(),
+            "opt_com": {} if self.opt_com is None else self.opt_com.state_dict(),
             "opt_rec": self.opt_rec.state_dict(),
             "epoch": self.epoch,
             "step": self.step,
@@ -402,7 +411,8 @@ class Trainer:
             raise ValueError(f"{self.out_dir}/last.pt was trained with other settings: {changed}")
         restored = Codec.from_state(state["codec"], source="last.pt").to(self.device)
         self.codec.load_state_dict(restored.state_dict())
-        self.opt_com.load_state_dict(state["opt_com"])
+        if self.opt_com is not None:
+            self.opt_com.load_state_dict(state["opt_com"])
         self.opt_rec.load_state_dict(state["opt_rec"])
         self.epoch, self.step = state["epoch"], state["step"]
         self.log, self.best_gain = list(state["log"]), state["best_gain"]
@@ -434,7 +444,7 @@ class Trainer:
             start = time.perf_counter()
             lr = c.lr * c.lr_decay**self.epoch  # update lr
             for opt, value in ((self.opt_rec, lr), (self.opt_com, self.com_lr(self.epoch))):
-                for group in opt.param_groups:
+                for group in [] if opt is None else opt.param_groups:
                     group["lr"] = value
             loss_rec, loss_com = [], []
             bar = tqdm(range(c.steps), desc=f"epoch {self.epoch + 1}/{c.epochs}",
@@ -446,7 +456,7 @@ class Trainer:
                     loss_rec.append(self.step_rec(self._batch(), self._quality()))
                 self.step += 1
                 bar.set_postfix(loss=f"{loss_rec[-1]:.5f}")
-            if c.scheme != "end_to_end":
+            if c.scheme not in ("end_to_end", "post_filter"):
                 com_steps = c.steps if c.com_steps is None else c.com_steps
                 for _ in tqdm(range(com_steps), desc="  ComCNN", disable=not progress, leave=False):
                     loss_com.append(self.step_com(self._batch(), self._quality()))

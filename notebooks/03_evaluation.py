@@ -28,7 +28,9 @@
 #    Set14 (Jiang et al., Tables I-II).
 #
 # All images in grayscale (BT.601 luma). Codecs: ours (a shipped model, sweeping the
-# inner JPEG quality); JPEG (`comp_lib.jpeg`: baseline, optimized Huffman, the anchor);
+# inner JPEG quality); the paper's Table I ablations, *ComCNN only* (our ComCNN, JPEG,
+# bicubic x2, no RecCNN) and *RecCNN only* (full-size JPEG + a RecCNN post-filter, when
+# `post_filter_model` names one); JPEG (`comp_lib.jpeg`: baseline, optimized Huffman, the anchor);
 # bicubic /2 -> JPEG -> bicubic x2 (no learning); WebP, AVIF (4:0:0), JPEG 2000
 # through Pillow; JPEG XL through imagecodecs (always at an explicit lossy level).
 #
@@ -41,8 +43,18 @@
 # %% tags=["parameters"]
 datasets = ["bsds300_test", "kodak", "set5", "set14"]
 limit = 1  # images per dataset; None = all
-codec_names = ["JPEG", "bicubic+JPEG", "WebP", "AVIF", "JPEG 2000", "JPEG XL", "ours"]
+codec_names = [
+    "JPEG",
+    "bicubic+JPEG",
+    "WebP",
+    "AVIF",
+    "JPEG 2000",
+    "JPEG XL",
+    "ours",
+    "ComCNN only",
+]
 model = "rec32x20"  # shipped model name or checkpoint file for "ours"
+post_filter_model = ""  # a RecCNN-only checkpoint (scheme "post_filter"); "" = leave it out
 our_qualities = [10, 30, 60, 90]  # inner JPEG qualities of ours
 sweep_step = 4  # every n-th default setting of the other codecs (1 = all)
 max_rate = 0.6  # BD-rates over the rates both curves cover up to this
@@ -81,19 +93,25 @@ print(source)
 
 # %%
 codecs = {}
+ours = Codec.load(model).eval() if {"ours", "ComCNN only"} & set(codec_names) else None
 for name in codec_names:
     if name == "ours":
-        ours = Codec.load(model).eval()
         codecs[name] = (ours, list(our_qualities))
         print(f"ours = {model}: {ours.metadata.get('training', {})}")
+    elif name == "ComCNN only":
+        codecs[name] = (Codec(ours.comcnn, None).eval(), list(our_qualities))
     elif name == "bicubic+JPEG":
         codecs[name] = (BicubicCodec(), list(our_qualities))
+    elif name == "RecCNN only":
+        continue  # added below from post_filter_model
     else:
         codec = CODECS[name]()
         settings = set(codec.settings[::sweep_step]) | {codec.settings[-1]}
         if name == "JPEG":
             settings |= {5, 10}  # the paper's protocol
         codecs[name] = (codec, sorted(settings, key=list(codec.settings).index))
+if post_filter_model:
+    codecs["RecCNN only"] = (Codec.load(post_filter_model).eval(), list(codecs["JPEG"][1]))
 pd.DataFrame([(n, s) for n, (_, s) in codecs.items()], columns=["codec", "settings"])
 
 

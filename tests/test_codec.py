@@ -203,3 +203,31 @@ def test_bicubic_baseline_roundtrip_and_quality(images):
         full = jpeg.decode(jpeg.encode(image, 50))
         assert psnr(image, flat) + 5 < psnr(image, x_hat) < psnr(image, full)
         assert len(data) < len(jpeg.encode(image, 50))
+
+
+def test_the_papers_ablations_leave_one_network_out(image, tmp_path):
+    """Codec(None, rec) is JPEG + a post-filter; Codec(com, None) is ComCNN + bicubic x2."""
+    from comp_lib.metrics import psnr
+
+    torch.manual_seed(0)
+    rec = RecCNN(channels=8, depth=3)
+    last = [m for m in rec.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    torch.nn.init.zeros_(last.weight)
+    torch.nn.init.zeros_(last.bias)
+    post = Codec(None, rec).eval()  # RecCNN only, as the identity here
+    data = post.compress(image, 20)
+    assert data[HEADER.size :] == jpeg.encode(image, 20)  # JPEG of the full-size image
+    assert np.array_equal(post.decompress(data), jpeg.decode(jpeg.encode(image, 20)))
+    com_only = Codec(ComCNN(channels=8).init_as_downsampler(), None).eval()
+    data = com_only.compress(image, 50)
+    assert jpeg.decode(data[HEADER.size :]).shape == ((image.shape[0] + 1) // 2, 161)
+    flat = np.full_like(image, int(image.mean()))
+    assert psnr(image, com_only.decompress(data)) > psnr(image, flat) + 5  # real, if blurry
+    for codec in (post, com_only):
+        again = Codec.load(codec.save(tmp_path / "ablation.pt"))
+        assert (again.comcnn is None) == (codec.comcnn is None)
+        assert (again.reccnn is None) == (codec.reccnn is None)
+    with pytest.raises(ValueError, match="without either"):
+        Codec(None, None)
+    with pytest.raises(TypeError, match="comcnn"):
+        Codec(RecCNN(), None)

@@ -146,3 +146,13 @@ def test_resume_after_kill_9(tmp_path):
     resumed = pd.read_csv(run / "log.csv").drop(columns="seconds")
     clean = pd.read_csv(tmp_path / "clean" / "log.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed, clean)
+
+
+def test_post_filter_trains_reccnn_alone(images, tmp_path):
+    config = TrainConfig(**TINY | dict(epochs=1, scheme="post_filter"))
+    log = Trainer(config, *images, tmp_path).fit(progress=False)
+    assert log.loss_com.isna().all()
+    best = Codec.load(tmp_path / "best.pt")
+    assert best.comcnn is None and best.reccnn is not None
+    val8 = np.round(images[1][0] * 255).astype(np.uint8)
+    assert best.decompress(best.compress(val8, 10)).shape == val8.shape
