@@ -299,6 +299,7 @@ class Codec(nn.Module):
         try:
             with os.fdopen(fd, "wb") as f:
                 torch.save(self.state(), f)
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; a saved model is an ordinary file
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -87,6 +87,7 @@ def store_summaries(executed: Path, notebook: Path) -> int:
         cell.outputs = []
         if CHECK_MARKER in cell.source and cell.source in by_source:
             cell.outputs = [o for o in by_source[cell.source].outputs if o.get("name") == "stdout"]
+            cell.execution_count = 1  # nbval ignores outputs of cells marked as never run
             kept += 1
     nbformat.write(target, notebook)
     return kept

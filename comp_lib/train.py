@@ -54,7 +54,7 @@ from comp_lib.config import device as default_device
 from comp_lib.metrics import psnr, ssim, ssim_torch
 from comp_lib.models import ComCNN, RecCNN
 
-__all__ = ["SCHEMES", "TrainConfig", "Trainer", "jpeg_curve", "validate"]
+__all__ = ["SCHEMES", "TrainConfig", "Trainer", "jpeg_curve", "ship", "validate"]
 
 SCHEMES = ("alternating", "dissertation", "end_to_end", "post_filter")
 LOSSES = ("mse", "l1", "ssim")
@@ -223,6 +223,7 @@ def _atomic_write(path: Path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -483,6 +484,67 @@ class Trainer:
                     f"{row['seconds']:.0f} s"
                 )
         return pd.DataFrame(self.log, columns=LOG_COLUMNS)
+
+
+def ship(run_dir, name: str, notes: str = "") -> Path:
+    """Ship a run's best checkpoint as ``comp_lib/weights/<name>.pt`` with a model card.
+
+    Writes ``<name>.pt`` (the codec, fp32 state dicts), ``<name>.log.csv`` (the
+    training log) and ``<name>.md``: data, scheme and settings, steps, wall time,
+    machine, and the validation figures of the shipped epoch; ``notes`` is
+    appended (e.g. the test-set results). ``Codec.load(name)`` then loads it offline.
+    """
+    import platform
+
+    from comp_lib.config import WEIGHTS_DIR, git_commit
+
+    run_dir = Path(run_dir)
+    codec = Codec.load(run_dir / "best.pt")
+    log = pd.read_csv(run_dir / "log.csv")
+    best = codec.metadata.get("validation", {})
+    config = codec.metadata.get("training", {})
+    codec.metadata |= {"name": name}
+    WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = codec.save(WEIGHTS_DIR / f"{name}.pt")
+    log.to_csv(WEIGHTS_DIR / f"{name}.log.csv", index=False)
+    n_params = sum(p.numel() for p in codec.parameters())
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    hours = log.seconds.sum() / 3600
+    rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
+    card = f"""# Model card: {name}
+
+ComCNN + RecCNN ({codec.reccnn.config["channels"]} channels x {codec.reccnn.config["depth"]} \
+layers) of Jiang et al. (2017), {n_params:,} parameters, {path.stat().st_size / 1e6:.2f} MB (fp32).
+Load it with `Codec.load("{name}")`.
+
+- **Data**: the default corpus of `notebooks/00_preprocessing`, 450 training images (BSDS300
+  train and Train400, grayscale, 180x180), validated on the first validation images.
+- **Training**: `comp_lib.train`, scheme `{config.get("scheme")}`, {int(log.step.iloc[-1])}
+  RecCNN steps over {len(log)} epochs; shipped epoch {best.get("epoch", "?")} (best validation
+  gain over JPEG at equal bpp). Wall time {hours:.2f} h on {cpu} ({os.cpu_count()} cores, CPU
+  only), git {git_commit()}.
+- **Validation at the shipped epoch** (real codec, mean over qualities
+  {config.get("val_quality")}): PSNR {best.get("val_psnr", float("nan")):.3f} dB, SSIM
+  {best.get("val_ssim", float("nan")):.4f}, {best.get("val_bpp", float("nan")):.4f} bpp; JPEG at
+  the same bpp {best.get("val_jpeg_psnr", float("nan")):.3f} dB, gain
+  {best.get("val_gain_db", float("nan")):+.3f} dB.
+
+## Settings
+
+| setting | value |
+|---|---|
+{rows}
+
+Training log: `{name}.log.csv`.
+{notes}
+"""
+    (WEIGHTS_DIR / f"{name}.md").write_text(card)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

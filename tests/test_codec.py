@@ -231,3 +231,19 @@ def test_the_papers_ablations_leave_one_network_out(image, tmp_path):
         Codec(None, None)
     with pytest.raises(TypeError, match="comcnn"):
         Codec(RecCNN(), None)
+
+
+def test_shipped_models_load_offline_by_name(image):
+    from comp_lib.config import WEIGHTS_DIR
+    from comp_lib.metrics import psnr
+
+    shipped = sorted(WEIGHTS_DIR.glob("*.pt"))
+    assert shipped, "no shipped model"
+    for path in shipped:
+        assert path.with_suffix(".md").is_file() and path.with_suffix(".log.csv").is_file()
+        codec = Codec.load(path.stem)
+        assert codec.metadata["name"] == path.stem and path.stat().st_size < 10e6
+        data = codec.compress(image, 40)
+        x_hat = codec.decompress(data)
+        flat = np.full_like(image, int(image.mean()))
+        assert psnr(image, x_hat) > psnr(image, flat) + 5  # a trained codec, not noise
