@@ -65,6 +65,10 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
                             cwd=str(nb.parent), progress_bar=False)  # fmt: skip
         print(f"[{profile}] {nb.name} done in {time.perf_counter() - start:.0f} s", flush=True)
         done.append(out)
+    if only is None:
+        from comp_lib.report import write_readme
+
+        print(f"[{profile}] wrote {write_readme()}")
     return done
 
 
