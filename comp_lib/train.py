@@ -109,6 +109,9 @@ class TrainConfig:
         training and eval mode and validation PSNR swung by 3-4 dB from one
         step to the next. Off = both networks from random initialisation, with
         ordinary BatchNorm, as the paper.
+    init : str, optional
+        A codec checkpoint (or shipped name) to start from instead of a fresh or
+        warm-started codec; its networks must have this config's shapes.
     precision : {"fp32", "bf16"}
         bf16 autocast (fast on GPUs and CPUs with native bf16; slow on others).
     channels_last : bool
@@ -137,6 +140,7 @@ class TrainConfig:
     depth: int = 20
     pooling: int = 0
     warm_start: bool = True
+    init: str | None = None
     precision: str = "fp32"
     channels_last: bool = False
     seed: int = 0
@@ -439,6 +443,9 @@ class Trainer:
         last = self.out_dir / "last.pt"
         if resume and last.is_file():
             self.load_state(torch.load(last, map_location=self.device, weights_only=True))
+        elif c.init:
+            start_from = Codec.load(c.init, map_location=self.device)
+            self.codec.load_state_dict(start_from.state_dict())
         elif c.warm_start:
             self._warm_start()
         while self.epoch < c.epochs:
@@ -570,8 +577,9 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif name in ("quality", "val_quality"):
             parser.add_argument(flag, type=int, nargs="+", default=value)
-        elif name == "com_steps":
-            parser.add_argument(flag, type=int, default=value)
+        elif value is None:  # optional settings
+            kind = {"com_steps": int, "com_lr": float, "init": str}[name]
+            parser.add_argument(flag, type=kind, default=None)
         else:
             parser.add_argument(flag, type=type(value), default=value)
     args = vars(parser.parse_args(argv))

@@ -156,3 +156,13 @@ def test_post_filter_trains_reccnn_alone(images, tmp_path):
     assert best.comcnn is None and best.reccnn is not None
     val8 = np.round(images[1][0] * 255).astype(np.uint8)
     assert best.decompress(best.compress(val8, 10)).shape == val8.shape
+
+
+def test_init_from_a_checkpoint_and_frozen_comcnn(images, tmp_path):
+    Trainer(TrainConfig(**TINY | dict(epochs=1)), *images, tmp_path / "a").fit(progress=False)
+    start = Codec.load(tmp_path / "a" / "best.pt")
+    config = TrainConfig(**TINY | dict(epochs=1, com_steps=0, init=str(tmp_path / "a" / "best.pt")))
+    t = Trainer(config, *images, tmp_path / "b")
+    t.fit(progress=False)
+    assert same(params(start.comcnn), params(t.codec.comcnn))  # ComCNN frozen: the rate is kept
+    assert not same(params(start.reccnn), params(t.codec.reccnn))

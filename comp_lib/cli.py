@@ -1,0 +1,219 @@
+"""Command line: compress, decompress, inspect and evaluate, like cjpeg/djpeg.
+
+::
+
+    comp-lib compress IN... OUT --quality Q [--model NAME]   # images -> .cjr bitstreams
+    comp-lib decompress IN... OUT                           # .cjr -> PNG
+    comp-lib info FILE...                                   # header fields, size, bpp
+    comp-lib evaluate FOLDER [--codecs ...] [--csv FILE]     # mean bpp / PSNR / SSIM per setting
+
+``python -m comp_lib`` is the same program. ``IN`` may be files, folders or glob
+patterns; with several inputs (or a folder) ``OUT`` is a folder. Colour inputs are
+coded as their luma (BT.601); 16-bit inputs are rounded to 8 bits; alpha is ignored.
+A file that cannot be read or decoded is reported and skipped. Exit status: 0 all
+files done, 1 some files failed, 2 usage error (bad arguments, no input found).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+from PIL import Image
+from tqdm.auto import tqdm
+
+__all__ = ["main"]
+
+SUFFIX = ".cjr"
+DEFAULT_MODEL = "rec32x20"
+
+
+class UsageError(Exception):
+    """Bad arguments: exit status 2."""
+
+
+def _expand(inputs: list[str], suffixes: tuple[str, ...] | None) -> list[Path]:
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file()
+                            and (suffixes is None or p.suffix.lower() in suffixes))  # fmt: skip
+        elif path.is_file():
+            files.append(path)
+        else:
+            matches = sorted(Path(p) for p in glob.glob(item) if Path(p).is_file())
+            if not matches:
+                raise UsageError(f"no such file, folder or match: {item}")
+            files += matches
+    if not files:
+        raise UsageError("no input files")
+    return files
+
+
+def _targets(files: list[Path], out: str, suffix: str, many: bool) -> list[Path]:
+    out_path = Path(out)
+    if many or out_path.is_dir():
+        out_path.mkdir(parents=True, exist_ok=True)
+        return [out_path / (f.stem + suffix) for f in files]
+    return [out_path]
+
+
+def _batch(files, targets, work, desc: str, quiet: bool) -> int:
+    """Run ``work(src, dst)`` on each pair; report failures and go on. Returns the exit status."""
+    failed = 0
+    for src, dst in tqdm(list(zip(files, targets, strict=True)), desc=desc, disable=quiet):
+        try:
+            work(src, dst)
+        except (ValueError, TypeError, OSError) as err:
+            failed += 1
+            tqdm.write(f"error: {src}: {err}", file=sys.stderr)
+    if failed:
+        print(f"{failed} of {len(files)} file(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def cmd_compress(args) -> int:
+    from comp_lib.codec import Codec
+    from comp_lib.data import IMAGE_SUFFIXES, RAW_SUFFIXES, load_gray
+    from comp_lib.jpeg import check_quality
+
+    check_quality(args.quality)
+    files = _expand(args.inputs, IMAGE_SUFFIXES + RAW_SUFFIXES)
+    targets = _targets(files, args.output, SUFFIX, len(files) > 1 or Path(args.inputs[0]).is_dir())
+    codec = Codec.load(args.model).eval()
+
+    def work(src: Path, dst: Path) -> None:
+        image = load_gray(src)
+        data = codec.compress(image, args.quality)
+        _write(dst, data)
+        if not args.quiet:
+            tqdm.write(f"{src} -> {dst}: {len(data)} bytes, {8 * len(data) / image.size:.4f} bpp")
+
+    return _batch(files, targets, work, "compress", args.quiet)
+
+
+def cmd_decompress(args) -> int:
+    from comp_lib.codec import Codec
+
+    files = _expand(args.inputs, (SUFFIX,))
+    targets = _targets(files, args.output, ".png", len(files) > 1 or Path(args.inputs[0]).is_dir())
+    codec = Codec.load(args.model).eval()
+
+    def work(src: Path, dst: Path) -> None:
+        x_hat = codec.decompress(src.read_bytes())
+        tmp = dst.with_name(f".{dst.name}.tmp.png")
+        Image.fromarray(x_hat, mode="L").save(tmp)
+        tmp.replace(dst)
+
+    return _batch(files, targets, work, "decompress", args.quiet)
+
+
+def cmd_info(args) -> int:
+    from comp_lib.codec import parse_header
+
+    files = _expand(args.inputs, None)
+
+    def work(src: Path, _) -> None:
+        data = src.read_bytes()
+        h = parse_header(data)
+        print(f"{src}: format version {h['version']}, {h['height']}x{h['width']}, quality "
+              f"{h['quality']}, {len(data)} bytes ({len(h['payload'])} JPEG), "
+              f"{8 * len(data) / (h['height'] * h['width']):.4f} bpp")  # fmt: skip
+
+    return _batch(files, files, work, "info", True)
+
+
+def cmd_evaluate(args) -> int:
+    import pandas as pd
+
+    from comp_lib.codec import BicubicCodec, Codec
+    from comp_lib.codecs import CODECS
+    from comp_lib.data import IMAGE_SUFFIXES, load_gray
+    from comp_lib.evaluate import evaluate, rd_curves
+
+    names = {name.lower().replace(" ", ""): name for name in CODECS}
+    images, failed = [], 0
+    for f in _expand([args.folder], IMAGE_SUFFIXES):
+        try:
+            images.append((f.stem, load_gray(f)))
+        except ValueError as err:
+            failed += 1
+            print(f"error: {err}", file=sys.stderr)
+    if not images:
+        raise UsageError(f"no readable image in {args.folder}")
+    frames = []
+    for key in args.codecs:
+        k = key.lower().replace(" ", "")
+        if k == "ours":
+            codec, settings = Codec.load(args.model).eval(), args.qualities
+        elif k == "bicubic":
+            codec, settings = BicubicCodec(), args.qualities
+        elif k in names:
+            codec = CODECS[names[k]]()
+            settings = codec.settings
+        else:
+            raise UsageError(f"unknown codec {key!r}; known: ours, bicubic, {', '.join(names)}")
+        frames.append(evaluate(codec, images, settings, key, progress=not args.quiet))
+    rows = pd.concat(frames, ignore_index=True)
+    curves = rd_curves(rows)
+    print(curves.round(4).to_string(index=False))
+    if args.csv:
+        rows.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv} ({len(rows)} rows)")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="comp-lib", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("compress", help="images -> .cjr bitstreams")
+    p.add_argument("inputs", nargs="+", help="image files, folders or globs")
+    p.add_argument("output", help="output file (one input) or folder")
+    p.add_argument("--quality", "-q", type=int, required=True, help="inner JPEG quality 1..95")
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL, help="shipped model or checkpoint")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_compress)
+    p = sub.add_parser("decompress", help=".cjr bitstreams -> PNG")
+    p.add_argument("inputs", nargs="+")
+    p.add_argument("output")
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_decompress)
+    p = sub.add_parser("info", help="print the header of bitstreams")
+    p.add_argument("inputs", nargs="+")
+    p.set_defaults(func=cmd_info)
+    p = sub.add_parser("evaluate", help="mean bpp / PSNR / SSIM of codecs over a folder")
+    p.add_argument("folder")
+    p.add_argument("--codecs", nargs="+", default=["jpeg", "ours"])
+    p.add_argument("--qualities", type=int, nargs="+", default=[5, 10, 20, 40, 60, 80, 90])
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL)
+    p.add_argument("--csv", help="write the per-image rows here")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits with 2 on bad arguments
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"comp-lib {args.command}: {err}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError, TypeError) as err:  # an unknown model, a bad quality
+        print(f"comp-lib {args.command}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
