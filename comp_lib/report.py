@@ -73,6 +73,16 @@ def write_readme() -> Path:
             "",
             _provenance("03_standard_bd.md"),
             "",
+            *(
+                [
+                    "**These tables come from the smoke profile (a few images per dataset): they "
+                    "check the pipeline and are not results.** Run `make report` for the default "
+                    "profile.",
+                    "",
+                ]
+                if "profile `smoke`" in _provenance("03_standard_bd.md")
+                else []
+            ),
             *_headline(bd, fixed),
             "",
             "Tables: [BD-rates](tables/03_standard_bd.md), "
@@ -121,6 +131,7 @@ def write_readme() -> Path:
         ("train_speed.md", "training throughput"),
         ("data_speed.md", "data preparation"),
         ("diffjpeg_agreement.md", "differentiable JPEG against libjpeg"),
+        ("model_quality_rec32x20.md", "the shipped model against JPEG on BSDS300"),
     ]
     links = [f"[{label}](tables/{name})" for name, label in speed
              if (reports_dir() / "tables" / name).is_file()]  # fmt: skip
