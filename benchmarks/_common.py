@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import os
-import platform
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from comp_lib.config import git_commit, tables_dir
+from comp_lib.config import cpu_name, git_commit, tables_dir
 
 
 def machine() -> str:
     """One line naming the CPU, cores, torch version and git commit."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    commit = git_commit()
+    cpu, commit = cpu_name(), git_commit()
     return (
         f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads, CPU capability "
@@ -39,3 +34,15 @@ def write_table(df: pd.DataFrame, name: str, title: str, notes: str = "") -> Pat
             f.write(text)
         os.replace(tmp, out / f"{name}{suffix}")
     return out / f"{name}.md"
+
+
+def median_seconds(fn, repeat: int, warm_up: bool = True) -> float:
+    """Median wall time of ``repeat`` calls of ``fn`` (after one untimed call if ``warm_up``)."""
+    if warm_up:
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -12,8 +12,6 @@ Usage: ``python benchmarks/codec_speed.py [--repeat N] [--quality Q]``
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import pandas as pd
 import torch
@@ -26,18 +24,8 @@ from comp_lib.data import load_gray
 IMAGE = "102061"  # a 481x321 BSDS300 test image
 
 
-def median_seconds(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
-    from _common import write_table
+    from _common import median_seconds, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)

@@ -11,8 +11,6 @@ Usage: ``python benchmarks/data_speed.py [--repeat N]``
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import pandas as pd
 
@@ -20,17 +18,8 @@ from comp_lib.config import dataset_dir
 from comp_lib.data import build_corpus, list_images, read_raw_rgb
 
 
-def seconds(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
-    from _common import write_table
+    from _common import median_seconds, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -38,7 +27,9 @@ def main() -> None:
     rows = [
         dict(
             task="build the default corpus from scratch (500 + 100 test images)",
-            seconds=seconds(lambda: build_corpus(cache=False, progress=False), args.repeat),
+            seconds=median_seconds(
+                lambda: build_corpus(cache=False, progress=False), args.repeat, warm_up=False
+            ),
             target_s=60,
         )
     ]
@@ -49,8 +40,10 @@ def main() -> None:
                 dict(
                     task=f"develop {path.name} ({'half size' if half else 'full size'}, "
                     f"{shape[0] * (1 if half else 2)}x{shape[1] * (1 if half else 2)} out)",
-                    seconds=seconds(
-                        lambda p=path, h=half: read_raw_rgb(p, half_size=h), args.repeat
+                    seconds=median_seconds(
+                        lambda p=path, h=half: read_raw_rgb(p, half_size=h),
+                        args.repeat,
+                        warm_up=False,
                     ),
                     target_s=3 if path.suffix.lower() == ".dng" and not half else None,
                 )

@@ -501,9 +501,7 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     machine, and the validation figures of the shipped epoch; ``notes`` is
     appended (e.g. the test-set results). ``Codec.load(name)`` then loads it offline.
     """
-    import platform
-
-    from comp_lib.config import WEIGHTS_DIR, git_commit
+    from comp_lib.config import WEIGHTS_DIR, cpu_name, git_commit
 
     run_dir = Path(run_dir)
     codec = Codec.load(run_dir / "best.pt")
@@ -515,12 +513,7 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     path = codec.save(WEIGHTS_DIR / f"{name}.pt")
     log.to_csv(WEIGHTS_DIR / f"{name}.log.csv", index=False)
     n_params = sum(p.numel() for p in codec.parameters())
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     hours = log.seconds.sum() / 3600
     rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
     card = f"""# Model card: {name}
