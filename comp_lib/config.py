@@ -9,6 +9,8 @@ environment variable moves the data and nothing is hard-coded as
     Default: ``<project root>/data``. CI points it at ``../shared/data``.
 ``COMP_LIB_REPORTS``
     Folder for figures and tables. Default: ``<project root>/reports``.
+``COMP_LIB_THREADS``
+    CPU threads for training (default: the cores this process may use).
 ``COMP_LIB_CACHE``
     Folder for derived datasets (the preprocessed corpus). Default:
     ``<data folder>/cache``, or ``<project root>/.cache`` when the data folder
@@ -103,6 +105,20 @@ def device():
     import torch
 
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def cpu_threads() -> int:
+    """CPU cores this process may run on (its affinity, so ``taskset`` limits it).
+
+    ``COMP_LIB_THREADS`` overrides it, e.g. to run two jobs side by side on a
+    small machine without oversubscribing the cores.
+    """
+    if os.environ.get("COMP_LIB_THREADS"):
+        return max(1, int(os.environ["COMP_LIB_THREADS"]))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def git_commit() -> str:

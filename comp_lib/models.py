@@ -139,6 +139,14 @@ class RecCNN(nn.Module):
     not a multiple of ``2**pooling`` are padded by edge replication and the
     output is cropped back.
 
+    ``shuffle=s > 1`` is a cheaper variant of ours (not in the paper): the
+    upsampled image is rearranged losslessly into ``s*s`` channels at ``1/s``
+    resolution (pixel unshuffle), the same body runs there, and the predicted
+    residual is rearranged back (pixel shuffle), as in ESPCN (Shi et al. 2016).
+    The input and output are still the bicubic-upsampled image and its
+    residual, but each convolution costs ``s*s`` times less and the receptive
+    field grows ``s`` times. Odd sizes are padded and cropped as for pooling.
+
     Parameters
     ----------
     in_channels : int
@@ -149,10 +157,22 @@ class RecCNN(nn.Module):
         Number of 3x3 convolutional layers, at least 2 (20 in the paper).
     pooling : int
         Number of 2x2 max-pooling stages (0 in the paper).
+    shuffle : int
+        Pixel-unshuffle factor of the body (1 in the paper).
+    residual : bool
+        Global residual learning (the paper's). ``False`` makes the body
+        predict the image itself, an ablation of the dissertation's
+        reproduction (``notebooks/04_ablations``).
     """
 
     def __init__(
-        self, in_channels: int = 1, channels: int = 64, depth: int = 20, pooling: int = 0
+        self,
+        in_channels: int = 1,
+        channels: int = 64,
+        depth: int = 20,
+        pooling: int = 0,
+        shuffle: int = 1,
+        residual: bool = True,
     ) -> None:
         super().__init__()
         if depth < 2:
@@ -163,14 +183,22 @@ class RecCNN(nn.Module):
             )
         if not 0 <= pooling <= depth - 2:
             raise ValueError(f"pooling must be in 0..depth-2 = 0..{depth - 2}, got {pooling}")
+        if shuffle not in (1, 2, 4):
+            raise ValueError(f"shuffle must be 1, 2 or 4, got {shuffle}")
         self.config = {
             "in_channels": in_channels,
             "channels": channels,
             "depth": depth,
             "pooling": pooling,
+            "shuffle": shuffle,
         }
+        if not residual:  # stored only when off, so that older checkpoints keep loading
+            self.config["residual"] = False
+        self.residual = residual
         self.pooling = pooling
-        layers: list[nn.Module] = [_conv(in_channels, channels), nn.ReLU(inplace=True)]
+        self.shuffle = shuffle
+        planes = in_channels * shuffle * shuffle
+        layers: list[nn.Module] = [_conv(planes, channels), nn.ReLU(inplace=True)]
         for i in range(depth - 2):
             layers += [
                 _conv(channels, channels, bias=False),
@@ -181,19 +209,21 @@ class RecCNN(nn.Module):
                 layers.append(nn.MaxPool2d(2))
         for _ in range(pooling):
             layers += [nn.ConvTranspose2d(channels, channels, 2, stride=2), nn.ReLU(inplace=True)]
-        layers.append(_conv(channels, in_channels))
+        layers.append(_conv(channels, planes))
+        if shuffle > 1:
+            layers = [nn.PixelUnshuffle(shuffle), *layers, nn.PixelShuffle(shuffle)]
         self.body = nn.Sequential(*layers)
         _init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
-        if self.pooling:
-            m = 2**self.pooling
-            pad_h, pad_w = -h % m, -w % m
-            if pad_h or pad_w:
-                x_in = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-                return x - self.body(x_in)[..., :h, :w]
-        return x - self.body(x)
+        m = 2**self.pooling * self.shuffle
+        pad_h, pad_w = -h % m, -w % m
+        if pad_h or pad_w:
+            out = self.body(F.pad(x, (0, pad_w, 0, pad_h), mode="replicate"))[..., :h, :w]
+        else:
+            out = self.body(x)
+        return x - out if self.residual else out
 
 
 def upsample(x_compact: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

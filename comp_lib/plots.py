@@ -11,7 +11,7 @@ import seaborn as sns
 
 from comp_lib.config import figures_dir
 
-__all__ = ["plot_rd", "save_figure", "show_images"]
+__all__ = ["plot_ablation", "plot_rd", "save_figure", "show_images"]
 
 
 def show_images(
@@ -83,6 +83,34 @@ def plot_rd(curves: pd.DataFrame, title: str = "", max_rate: float | None = None
         ax.set_xlabel("bits per pixel (real bytes)")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ablation(results: pd.DataFrame, title: str = ""):
+    """One ablation's variants: BD-rate against JPEG and PSNR gain at 0.3 bpp.
+
+    One point per seed, the bar at the mean, so that the spread over seeds shows.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        :func:`comp_lib.ablations.run_ablation` results (``variant``, ``seed``,
+        ``bd_rate_psnr_%``, ``gain_at_0.3_db``).
+    """
+    order = list(dict.fromkeys(results.variant))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * len(order) + 1.6), sharey=True)
+    panels = (("bd_rate_psnr_%", "BD-rate (PSNR) vs JPEG, % (lower is better)"),
+              ("gain_at_0.3_db", "PSNR gain over JPEG at 0.3 bpp, dB"))  # fmt: skip
+    for ax, (column, label) in zip(axes, panels, strict=True):
+        sns.barplot(results, y="variant", x=column, order=order, errorbar=None, alpha=0.45, ax=ax)
+        sns.stripplot(results, y="variant", x=column, order=order, color="k", size=5, ax=ax)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_xlabel(label)
+        ax.set_ylabel("")
+        ax.grid(axis="x", alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -15,7 +15,23 @@ import pandas as pd
 
 from comp_lib.config import reports_dir
 
-__all__ = ["write_readme"]
+__all__ = ["write_readme", "write_table"]
+
+
+def write_table(name: str, title: str, df: pd.DataFrame, source: str, note: str = "") -> Path:
+    """Write ``reports/tables/<name>.csv`` and ``<name>.md`` (title, note, provenance, table).
+
+    ``source`` is the provenance line (:func:`comp_lib.evaluate.provenance`).
+    Both files are written whole to a temporary name, then renamed.
+    """
+    folder = reports_dir() / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = f"# {title}\n\n{note}\n\n{source}\n\n{df.to_markdown(index=False)}\n"
+    for suffix, content in ((".csv", df.to_csv(index=False)), (".md", text)):
+        tmp = folder / f".{name}{suffix}.tmp"
+        tmp.write_text(content)
+        tmp.replace(folder / f"{name}{suffix}")
+    return folder / f"{name}.md"
 
 
 def _read(name: str) -> pd.DataFrame | None:
@@ -54,6 +70,39 @@ def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
                 f"{_fmt(at.loc['JPEG', 'ssim'], '.3f')} ({_fmt(gain, '+.2f')} dB)."
             )
     return lines
+
+
+def _ablations() -> list[str]:
+    """Section of the report for ``04_ablations``: each ablation's variants, ranked."""
+    summary = _read("04_summary.csv")
+    if summary is None:
+        return []
+    source = _provenance("04_summary.md")
+    out = ["## Ablations (notebook `04_ablations`)", "", source, ""]
+    if "profile `smoke`" in source:
+        out += ["**Smoke profile: a few training steps per run; these check the pipeline and "
+                "are not results.**", ""]  # fmt: skip
+    out += ["BD-rate (PSNR) against JPEG on BSDS300 test (180x180) and PSNR gain over JPEG at "
+            "0.3 bpp, mean over seeds (± standard deviation where repeated):", ""]  # fmt: skip
+
+    def cell(r, column: str, spec: str) -> str:
+        mean, std = r[f"{column}_mean"], r[f"{column}_std"]
+        text = _fmt(mean, spec)
+        if isinstance(std, float) and math.isnan(std):
+            return text
+        return f"{text} ± {_fmt(std, '.2f')}"
+
+    for ablation, sub in summary.groupby("ablation", sort=False):
+        parts = [f"{r.variant} {cell(r, 'bd_rate_psnr_%', '+.1f')}% / "
+                 f"{cell(r, 'gain_at_0.3_db', '+.2f')} dB" for _, r in sub.iterrows()]  # fmt: skip
+        out.append(f"- **{ablation}** ([table](tables/04_{ablation}.md), "
+                   f"[figure](figures/04_{ablation}.png)): " + "; ".join(parts) + ".")  # fmt: skip
+    rates = _read("04_dissertation_rates.csv")
+    if rates is not None:
+        out += ["", "The dissertation's comparison with its rates "
+                "([table](tables/04_dissertation_rates.md)):", "",
+                rates.to_markdown(index=False)]  # fmt: skip
+    return out + [""]
 
 
 def write_readme() -> Path:
@@ -118,6 +167,7 @@ def write_readme() -> Path:
             paper.to_markdown(index=False),
             "",
         ]
+    out += _ablations()
     corpus = _read("00_corpus_summary.csv")
     if corpus is not None:
         out += [

@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 
 from comp_lib import jpeg
 from comp_lib.codec import Codec
+from comp_lib.config import cpu_threads
 from comp_lib.config import device as default_device
 from comp_lib.metrics import psnr, ssim, ssim_torch
 from comp_lib.models import ComCNN, RecCNN
@@ -98,8 +99,11 @@ class TrainConfig:
         What stands for JPEG in step B: the identity (paper) or DiffJPEG.
     rounding : {"ste", "cubic"}
         DiffJPEG's rounding.
-    channels, depth, pooling : int
-        RecCNN variant (64, 20, 0 is the paper's).
+    channels, depth, pooling, shuffle : int
+        RecCNN variant (64, 20, 0, 1 is the paper's; see
+        :class:`~comp_lib.models.RecCNN`).
+    residual : bool
+        RecCNN's global residual connection (on in the paper).
     warm_start : bool
         Start from the no-learning baseline: ComCNN initialised as a binomial /2
         downsampler (:meth:`~comp_lib.models.ComCNN.init_as_downsampler`) and
@@ -139,6 +143,8 @@ class TrainConfig:
     channels: int = 64
     depth: int = 20
     pooling: int = 0
+    shuffle: int = 1
+    residual: bool = True
     warm_start: bool = True
     init: str | None = None
     precision: str = "fp32"
@@ -257,7 +263,7 @@ class Trainer:
         self.config = config
         self.device = device or default_device()
         if self.device.type == "cpu":
-            torch.set_num_threads(os.cpu_count() or 1)
+            torch.set_num_threads(cpu_threads())
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.train_images = torch.from_numpy(np.ascontiguousarray(train, dtype=np.float32))
@@ -269,7 +275,13 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.codec = Codec(
             None if config.scheme == "post_filter" else ComCNN(),
-            RecCNN(channels=config.channels, depth=config.depth, pooling=config.pooling),
+            RecCNN(
+                channels=config.channels,
+                depth=config.depth,
+                pooling=config.pooling,
+                shuffle=config.shuffle,
+                residual=config.residual,
+            ),
             metadata={"training": config.to_dict()},
         ).to(self.device)
         if config.channels_last:
@@ -394,6 +406,25 @@ class Trainer:
         if self.codec.comcnn is not None:
             self.codec.comcnn.init_as_downsampler(self.train_images[:64])
 
+    def _init_from(self, start_from: Codec) -> None:
+        """Start from a trained codec: each network whose configuration matches is copied.
+
+        A RecCNN of another shape (a new variant trained behind a trained ComCNN)
+        starts as the identity, as in the warm start.
+        """
+        copied = []
+        for name in ("comcnn", "reccnn"):
+            mine, theirs = getattr(self.codec, name), getattr(start_from, name)
+            if mine is not None and theirs is not None and mine.config == theirs.config:
+                mine.load_state_dict(theirs.state_dict())
+                copied.append(name)
+        if not copied:
+            raise ValueError(f"init {self.config.init}: no network matches this configuration")
+        if "reccnn" not in copied:
+            last = [m for m in self.codec.reccnn.modules() if isinstance(m, nn.Conv2d)][-1]
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+
     # ---------------------------------------------------------------- persistence
 
     def state(self) -> dict:
@@ -444,8 +475,7 @@ class Trainer:
         if resume and last.is_file():
             self.load_state(torch.load(last, map_location=self.device, weights_only=True))
         elif c.init:
-            start_from = Codec.load(c.init, map_location=self.device)
-            self.codec.load_state_dict(start_from.state_dict())
+            self._init_from(Codec.load(c.init, map_location=self.device))
         elif c.warm_start:
             self._warm_start()
         while self.epoch < c.epochs:

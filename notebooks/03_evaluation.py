@@ -81,6 +81,7 @@ from comp_lib.evaluate import (
     to_compressai_json,
 )
 from comp_lib.plots import plot_rd, save_figure, show_images
+from comp_lib.report import write_table
 
 params = dict(datasets=datasets, limit=limit, codec_names=codec_names, model=model,
               our_qualities=our_qualities, sweep_step=sweep_step, max_rate=max_rate)  # fmt: skip
@@ -149,9 +150,7 @@ decode
 
 # %%
 def write_md(name: str, title: str, df: pd.DataFrame, note: str = "") -> None:
-    df.to_csv(tables_dir() / f"{name}.csv", index=False)
-    text = f"# {title}\n\n{note}\n\n{source}\n\n{df.to_markdown(index=False)}\n"
-    (tables_dir() / f"{name}.md").write_text(text)
+    write_table(name, title, df, source, note)
 
 
 json_dir = tables_dir() / "03_json"

@@ -51,7 +51,7 @@ def test_reccnn_is_global_residual():
 def test_reccnn_variants(kwargs):
     rec = RecCNN(**kwargs)
     assert sum(isinstance(m, nn.Conv2d) for m in rec.modules()) == kwargs["depth"]
-    assert rec.config == {"in_channels": 1, "pooling": 0, **kwargs}
+    assert rec.config == {"in_channels": 1, "pooling": 0, "shuffle": 1, **kwargs}
     assert rec(torch.rand(1, 1, 15, 9)).shape == (1, 1, 15, 9)
 
 
@@ -62,6 +62,31 @@ def test_reccnn_max_pooling_restores_resolution(size):
     assert sum(isinstance(m, nn.ConvTranspose2d) for m in rec.modules()) == 2
     x = torch.rand(1, 1, *size)
     assert rec(x).shape == x.shape
+
+
+@pytest.mark.parametrize("size", [(16, 16), (15, 9), (481, 321)])
+def test_reccnn_shuffle_runs_at_half_resolution_and_stays_residual(size):
+    rec = RecCNN(channels=8, depth=4, shuffle=2).eval()
+    seen = []
+    first = [m for m in rec.modules() if isinstance(m, nn.Conv2d)][0]
+    first.register_forward_hook(lambda m, i, o: seen.append(o.shape[-2:]))
+    x = torch.rand(1, 1, *size)
+    assert rec(x).shape == x.shape
+    assert tuple(seen[0]) == ((size[0] + 1) // 2, (size[1] + 1) // 2)
+    last = [m for m in rec.modules() if isinstance(m, nn.Conv2d)][-1]
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    assert torch.equal(rec(x), x)  # pixel (un)shuffle loses nothing
+
+
+def test_reccnn_without_residual_predicts_the_image():
+    rec = RecCNN(channels=8, depth=4, residual=False).eval()
+    assert rec.config["residual"] is False
+    last = [m for m in rec.modules() if isinstance(m, nn.Conv2d)][-1]
+    nn.init.zeros_(last.weight)
+    nn.init.constant_(last.bias, 0.25)
+    assert torch.allclose(rec(torch.rand(1, 1, 12, 12)), torch.full((1, 1, 12, 12), 0.25))
+    assert "residual" not in RecCNN(channels=8, depth=4).config  # older checkpoints still load
 
 
 def test_gradients_reach_every_layer():
@@ -80,6 +105,7 @@ def test_gradients_reach_every_layer():
         (RecCNN, dict(channels=0)),
         (RecCNN, dict(depth=4, pooling=3)),
         (RecCNN, dict(pooling=-1)),
+        (RecCNN, dict(shuffle=3)),
         (ComCNN, dict(channels=0)),
     ],
 )

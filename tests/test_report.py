@@ -29,3 +29,20 @@ def test_report_without_tables_still_writes(tmp_path, monkeypatch):
     monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
     (tmp_path / "tables").mkdir()
     assert write_readme().read_text().startswith("# comp-study: the report")
+
+
+def test_report_lists_every_ablation_from_its_summary(reports):
+    summary = pd.DataFrame({
+        "ablation": ["loss", "loss", "pooling"],
+        "variant": ["MSE loss", "L1 loss", "2 max-pooling stages"],
+        "bd_rate_psnr_%_mean": [-12.34, -10.0, 5.0], "bd_rate_psnr_%_std": [0.5, float("nan"), 1.0],
+        "bd_rate_psnr_%_count": [2, 1, 2], "gain_at_0.3_db_mean": [0.42, 0.3, -0.7],
+        "gain_at_0.3_db_std": [0.01, float("nan"), 0.1], "gain_at_0.3_db_count": [2, 1, 2],
+    })  # fmt: skip
+    summary.to_csv(reports / "tables" / "04_summary.csv", index=False)
+    provenance = "# x\n\nProvenance: git abc; profile `paper`\n"
+    (reports / "tables" / "04_summary.md").write_text(provenance)
+    text = write_readme().read_text()
+    assert "MSE loss -12.3 ± 0.50% / +0.42 ± 0.01 dB" in text
+    assert "L1 loss -10.0% / +0.30 dB" in text
+    assert "(tables/04_pooling.md)" in text and "Smoke profile" not in text

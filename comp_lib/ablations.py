@@ -1,0 +1,425 @@
+"""Ablations: why the dissertation lost to JPEG and what makes the method win.
+
+``notebooks/04_ablations`` runs these; each ablation is a list of
+:class:`Variant` s, each variant a training run (:class:`comp_lib.train.Trainer`)
+on top of one shared *budget* (the base :class:`~comp_lib.train.TrainConfig`
+settings), evaluated the same way:
+
+* on the validation split, by the training loop itself (real codec; the best
+  epoch's PSNR, bpp and gain over JPEG at the same bpp);
+* on a test set (BSDS300 test), coded with the real codec at a sweep of inner
+  JPEG qualities: BD-rate against JPEG (same :mod:`comp_lib.jpeg` settings)
+  up to ``max_rate`` bpp, PSNR and SSIM at 0.3 bpp, and the PSNR gain over JPEG
+  at the same bpp for each quality.
+
+Runs are keyed by their settings (a hash of the training configuration and
+the corpus size), so a run shared by several ablations (the budget's own
+setting is the reference point of most of them) is trained once, and a
+finished run is read back from ``result.json`` instead of being retrained:
+an interrupted notebook resumes where it stopped (an unfinished run resumes
+from its ``last.pt``).
+
+=================  ==========================================================
+``components``     Jiang et al. Table I: both networks, RecCNN only (a JPEG
+                   post-filter), ComCNN only (bicubic up), neither (bicubic).
+``scheme``         alternating (identity / DiffJPEG in step B), end-to-end,
+                   the dissertation's (whole images, no augmentation).
+``lr``             learning rate 1e-2 .. 1e-5 and the exponential decay rate.
+``pooling``        the dissertation's max pooling in RecCNN (0, 1, 2 stages).
+``data_size``      100, 250, 500 and all available training + validation images.
+``loss``           MSE, L1, SSIM.
+``size``           RecCNN width and depth against decode time and GMAC/pixel.
+``quality``        the JPEG quality trained at against the quality tested at.
+``dissertation``   the dissertation's protocol and its suspected faults, alone
+                   and together (max pooling, no residual connection, random
+                   initialisation, too few steps).
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from comp_lib.codec import BicubicCodec, Codec
+from comp_lib.evaluate import at_rates, bd_table, evaluate, rd_curves
+from comp_lib.models import RecCNN
+from comp_lib.train import TrainConfig, Trainer
+
+__all__ = [
+    "ABLATIONS",
+    "RESULT_COLUMNS",
+    "SIZES",
+    "Variant",
+    "gain_over",
+    "macs_per_pixel",
+    "run_ablation",
+    "spread",
+    "variants",
+]
+
+ABLATIONS = (
+    "components",
+    "scheme",
+    "lr",
+    "pooling",
+    "data_size",
+    "loss",
+    "size",
+    "quality",
+    "dissertation",
+)
+
+RESULT_COLUMNS = [
+    "ablation",
+    "variant",
+    "seed",
+    "run",
+    "steps",
+    "wall_s",
+    "val_psnr",
+    "val_bpp",
+    "val_gain_db",
+    "bd_rate_psnr_%",
+    "bd_rate_ssim_%",
+    "bd_psnr_db",
+    "psnr_at_0.3",
+    "ssim_at_0.3",
+    "jpeg_psnr_at_0.3",
+    "gain_at_0.3_db",
+    "params",
+    "gmac_per_mpx",
+    "decode_ms",
+]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of an ablation.
+
+    Parameters
+    ----------
+    ablation, label : str
+    overrides : dict
+        :class:`~comp_lib.train.TrainConfig` settings replacing the budget's.
+    n_images : int, optional
+        Training + validation images of the corpus (default: the notebook's).
+    kind : {"train", "comcnn_only", "bicubic"}
+        ``"comcnn_only"`` evaluates the ComCNN of the variant labelled
+        ``source`` with bicubic upsampling and no RecCNN; ``"bicubic"`` is the
+        no-learning baseline. Neither trains.
+    source : str, optional
+    """
+
+    ablation: str
+    label: str
+    overrides: dict = field(default_factory=dict)
+    n_images: int | None = None
+    kind: str = "train"
+    source: str | None = None
+
+
+#: RecCNN (channels, depth, shuffle) of the ``size`` ablation: the paper's is (64, 20, 1).
+SIZES = ((16, 8, 1), (32, 8, 1), (32, 20, 1), (64, 20, 1), (64, 20, 2))
+
+
+def variants(
+    ablation: str, budget: dict, n_available: int = 600, sizes: Sequence = SIZES
+) -> list[Variant]:
+    """The variants of ``ablation`` around ``budget`` (the base training settings).
+
+    ``n_available`` is the number of images the ``data_size`` ablation calls
+    "all"; ``sizes`` the RecCNN shapes ``(channels, depth, shuffle)`` of ``size``.
+    """
+    a, lr0, decay0 = ablation, budget.get("lr", 1e-3), budget.get("lr_decay", 0.9)
+    steps = budget.get("steps", 100)
+    if a == "components":
+        return [
+            Variant(a, "both (ComCNN + RecCNN)"),
+            Variant(a, "RecCNN only (JPEG post-filter)", {"scheme": "post_filter"}),
+            Variant(
+                a, "ComCNN only (bicubic up)", kind="comcnn_only", source="both (ComCNN + RecCNN)"
+            ),
+            Variant(a, "neither (bicubic down/up)", kind="bicubic"),
+        ]
+    if a == "scheme":
+        return [
+            Variant(a, "alternating, identity in step B", {"com_jpeg": "identity"}),
+            Variant(a, "alternating, DiffJPEG in step B", {"com_jpeg": "approx"}),
+            Variant(a, "end-to-end through DiffJPEG", {"scheme": "end_to_end"}),
+            Variant(a, "dissertation (whole images, no augmentation)", {"scheme": "dissertation"}),
+        ]
+    if a == "lr":
+        rates = [
+            Variant(a, f"lr {v:.0e}, decay {decay0}", {"lr": v}) for v in (1e-2, 1e-3, 1e-4, 1e-5)
+        ]
+        decays = [d for d in (1.0, 0.9, 0.7, 0.5) if d != decay0]
+        return rates + [Variant(a, f"lr {lr0:.0e}, decay {d}", {"lr_decay": d}) for d in decays]
+    if a == "pooling":
+        return [Variant(a, f"{k} max-pooling stages", {"pooling": k}) for k in (0, 1, 2)]
+    if a == "data_size":
+        sizes = [n for n in (100, 250, 500) if n < n_available] + [n_available]
+        return [
+            Variant(a, f"{n} images" + (" (all)" if n == n_available else ""), n_images=n)
+            for n in sizes
+        ]
+    if a == "loss":
+        return [
+            Variant(a, f"{loss.upper()} loss", {"loss": loss}) for loss in ("mse", "l1", "ssim")
+        ]
+    if a == "size":
+        return [
+            Variant(
+                a,
+                f"{c}x{d}" + (f" shuffle {s}" if s > 1 else ""),
+                {"channels": c, "depth": d, "shuffle": s},
+            )
+            for c, d, s in sizes
+        ]
+    if a == "quality":
+        mixed = budget.get("quality", [5, 10, 20, 40, 80])
+        return [
+            Variant(a, f"trained at q{q}", {"quality": [q], "val_quality": [q]})
+            for q in (5, 20, 60)
+        ] + [Variant(a, "trained at mixed q", {"quality": mixed})]
+    if a == "dissertation":
+        few = max(1, steps // 10)
+        base = {"scheme": "dissertation"}
+        return [
+            Variant(a, "dissertation protocol", base),
+            Variant(a, "+ max pooling (2 stages)", base | {"pooling": 2}),
+            Variant(a, "+ no residual connection", base | {"residual": False}),
+            Variant(a, "+ random initialisation", base | {"warm_start": False}),
+            Variant(
+                a, f"+ too few steps ({few} per epoch)", base | {"steps": few, "com_steps": few}
+            ),
+            Variant(
+                a,
+                "all four together",
+                base
+                | {
+                    "pooling": 2,
+                    "residual": False,
+                    "warm_start": False,
+                    "steps": few,
+                    "com_steps": few,
+                },
+            ),
+        ]
+    raise ValueError(f"unknown ablation {ablation!r}; known: {', '.join(ABLATIONS)}")
+
+
+def macs_per_pixel(net: RecCNN) -> float:
+    """Multiply-accumulates per output pixel of RecCNN (convolutions only)."""
+    macs = 0
+
+    def hook(module, _inputs, output):
+        nonlocal macs
+        k = module.kernel_size[0] * module.kernel_size[1]
+        macs += output.shape[-2] * output.shape[-1] * module.out_channels * k * module.in_channels
+
+    handles = [
+        m.register_forward_hook(hook)
+        for m in net.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    ]
+    side = 64
+    try:
+        with torch.no_grad():
+            net.eval()(torch.zeros(1, net.config["in_channels"], side, side))
+    finally:
+        for h in handles:
+            h.remove()
+    return macs / side**2
+
+
+def gain_over(curve: pd.DataFrame, anchor: pd.DataFrame) -> np.ndarray:
+    """PSNR of each point of ``curve`` minus the anchor's at the same bpp (log-rate interpolation).
+
+    NaN outside the anchor's range of rates.
+    """
+    anchor = anchor.sort_values("bpp")
+    lr = np.log(anchor.bpp.to_numpy())
+    ref = np.interp(np.log(curve.bpp.to_numpy()), lr, anchor.psnr.to_numpy())
+    inside = (curve.bpp >= anchor.bpp.min()) & (curve.bpp <= anchor.bpp.max())
+    return np.where(inside, curve.psnr.to_numpy() - ref, np.nan)
+
+
+def _key(config: TrainConfig, n_images: int) -> str:
+    blob = json.dumps({"config": config.to_dict(), "n_images": n_images}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+
+
+def _test_summary(codec, label, test_images, qualities, jpeg_curve, max_rate) -> tuple[dict, list]:
+    """Code the test images; BD-rate, values at 0.3 bpp and per-quality gains over JPEG."""
+    start = time.perf_counter()
+    rows = evaluate(codec, test_images, qualities, label, progress=False)
+    curve = rd_curves(rows)
+    both = pd.concat([jpeg_curve, curve], ignore_index=True)
+    bd = bd_table(both, "JPEG", max_rate=max_rate).iloc[0]
+    at = at_rates(both, [0.3]).set_index("codec")
+    curve = curve.assign(gain_db=gain_over(curve, jpeg_curve))
+    summary = {
+        "bd_rate_psnr_%": float(bd["bd_rate_psnr_%"]),
+        "bd_rate_ssim_%": float(bd["bd_rate_ssim_%"]),
+        "bd_psnr_db": float(bd["bd_psnr_db"]),
+        "psnr_at_0.3": float(at.loc[label, "psnr"]),
+        "ssim_at_0.3": float(at.loc[label, "ssim"]),
+        "jpeg_psnr_at_0.3": float(at.loc["JPEG", "psnr"]),
+        "gain_at_0.3_db": float(at.loc[label, "psnr"] - at.loc["JPEG", "psnr"]),
+        "decode_ms": float(rows.decode_ms.mean()),
+        "test_seconds": time.perf_counter() - start,
+    }
+    points = curve[["setting", "bpp", "psnr", "ssim", "gain_db"]].to_dict("records")
+    return summary, points
+
+
+def run_ablation(
+    ablation: str,
+    budget: dict,
+    corpus_for,
+    test_images: Sequence[tuple[str, np.ndarray]],
+    test_qualities: Sequence[int],
+    jpeg_curve: pd.DataFrame,
+    out_root: str | os.PathLike,
+    seeds: Sequence[int] = (0,),
+    n_images: int = 500,
+    n_available: int = 600,
+    val_images: int | None = None,
+    max_rate: float = 0.6,
+    sizes: Sequence = SIZES,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train (or read back) and evaluate every variant of ``ablation`` for every seed.
+
+    Parameters
+    ----------
+    ablation : str
+        One of :data:`ABLATIONS`.
+    budget : dict
+        Base :class:`~comp_lib.train.TrainConfig` settings (the compute budget:
+        epochs, steps, batch, patch, network size, qualities...).
+    corpus_for : callable
+        ``corpus_for(n_images) -> Corpus`` (:func:`comp_lib.data.build_corpus`).
+    test_images : sequence of (name, uint8 image)
+    test_qualities : sequence of int
+        Inner JPEG qualities of the test sweep.
+    jpeg_curve : pandas.DataFrame
+        JPEG's mean curve on ``test_images`` (``rd_curves`` of JPEG rows, codec "JPEG").
+    out_root : path
+        Run folders go to ``out_root/<key>/`` (checkpoints, log, ``result.json``).
+    seeds : sequence of int
+    n_images : int
+        Corpus size for variants that do not set their own.
+    n_available : int
+        Images available to the corpus (the ``data_size`` ablation's "all").
+    val_images : int, optional
+        Validate on the first N validation images (default all).
+    max_rate : float
+        BD-rates over rates up to this.
+    sizes : sequence of (channels, depth, shuffle)
+        RecCNN shapes of the ``size`` ablation.
+
+    Returns
+    -------
+    results : pandas.DataFrame
+        One row per variant and seed (:data:`RESULT_COLUMNS`).
+    curves : pandas.DataFrame
+        The test curve of each: variant, seed, setting, bpp, psnr, ssim, gain_db.
+    """
+    out_root = Path(out_root)
+    out_root.mkdir(parents=True, exist_ok=True)
+    results, curves, codecs = [], [], {}
+    todo = [(v, s) for v in variants(ablation, budget, n_available, sizes) for s in seeds]
+    for variant, seed in tqdm(todo, desc=ablation, disable=not progress):
+        record = {"ablation": ablation, "variant": variant.label, "seed": seed}
+        if variant.kind == "train":
+            n = variant.n_images or n_images
+            config = TrainConfig(**(budget | variant.overrides | {"seed": seed}))
+            run_dir = out_root / _key(config, n)
+            result_file = run_dir / "result.json"
+            if result_file.is_file():
+                done = json.loads(result_file.read_text())
+            else:
+                corpus = corpus_for(n)
+                val = corpus.val if val_images is None else corpus.val[:val_images]
+                start = time.perf_counter()
+                trainer = Trainer(config, corpus.train, val, run_dir)
+                log = trainer.fit(resume=True, progress=False)
+                wall = time.perf_counter() - start
+                codec = Codec.load(run_dir / "best.pt").eval()
+                best = log.loc[log.val_gain_db.idxmax()]
+                summary, points = _test_summary(
+                    codec, variant.label, test_images, test_qualities, jpeg_curve, max_rate
+                )
+                done = {
+                    "config": config.to_dict(),
+                    "n_images": n,
+                    "steps": int(log.step.iloc[-1]),
+                    "wall_s": round(wall, 1),
+                    "val_psnr": float(best.val_psnr),
+                    "val_bpp": float(best.val_bpp),
+                    "val_gain_db": float(best.val_gain_db),
+                    "params": sum(p.numel() for p in codec.reccnn.parameters()),
+                    "gmac_per_mpx": macs_per_pixel(codec.reccnn),
+                    "summary": summary,
+                    "curve": points,
+                }
+                _write_json(result_file, done)
+            codecs[(variant.label, seed)] = run_dir / "best.pt"
+            record |= {
+                "run": run_dir.name,
+                "steps": done["steps"],
+                "wall_s": done["wall_s"],
+                "val_psnr": done["val_psnr"],
+                "val_bpp": done["val_bpp"],
+                "val_gain_db": done["val_gain_db"],
+                "params": done["params"],
+                "gmac_per_mpx": done["gmac_per_mpx"],
+            } | done["summary"]
+            points = done["curve"]
+        else:
+            if variant.kind == "bicubic":
+                codec = BicubicCodec()
+            elif variant.kind == "comcnn_only":
+                codec = Codec(Codec.load(codecs[(variant.source, seed)]).comcnn, None).eval()
+            else:
+                raise ValueError(f"unknown variant kind {variant.kind!r}")
+            summary, points = _test_summary(
+                codec, variant.label, test_images, test_qualities, jpeg_curve, max_rate
+            )
+            record |= {
+                "run": variant.kind,
+                "steps": 0,
+                "wall_s": 0.0,
+                "params": 0,
+                "gmac_per_mpx": 0.0,
+            } | summary
+        results.append(record)
+        curves += [dict(ablation=ablation, variant=variant.label, seed=seed, **p) for p in points]
+    results = pd.DataFrame(results).reindex(columns=RESULT_COLUMNS)
+    return results, pd.DataFrame(curves)
+
+
+def spread(results: pd.DataFrame, columns: Sequence[str] = ("bd_rate_psnr_%", "gain_at_0.3_db")):
+    """Mean and standard deviation over seeds of each variant (NaN std for a single seed)."""
+    grouped = results.groupby(["ablation", "variant"], sort=False)[list(columns)]
+    out = grouped.agg(["mean", "std", "count"])
+    out.columns = [f"{c}_{stat}" for c, stat in out.columns]
+    return out.reset_index()

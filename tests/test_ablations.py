@@ -1,0 +1,126 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from comp_lib.ablations import (
+    ABLATIONS,
+    RESULT_COLUMNS,
+    gain_over,
+    macs_per_pixel,
+    run_ablation,
+    spread,
+    variants,
+)
+from comp_lib.codecs import JPEGCodec
+from comp_lib.data import Corpus
+from comp_lib.evaluate import evaluate, rd_curves
+from comp_lib.models import RecCNN
+from comp_lib.train import TrainConfig
+
+BUDGET = dict(
+    epochs=1, steps=2, com_steps=1, batch=2, patch=32, channels=4, depth=3, quality=[10, 40]
+)
+
+
+@pytest.mark.parametrize("name", ABLATIONS)
+def test_every_variant_is_a_valid_training_run(name):
+    vs = variants(name, BUDGET, n_available=600)
+    assert len(vs) >= 3
+    assert len({v.label for v in vs}) == len(vs)
+    for v in vs:
+        if v.kind == "train":
+            TrainConfig(**(BUDGET | v.overrides))
+        else:
+            assert v.kind in ("bicubic", "comcnn_only")
+            assert v.source is None or v.source in [u.label for u in vs]
+
+
+def test_variants_cover_what_the_issue_asks():
+    lrs = {v.overrides.get("lr") for v in variants("lr", BUDGET)}
+    assert {1e-2, 1e-3, 1e-4, 1e-5} <= lrs
+    assert [v.n_images for v in variants("data_size", BUDGET, 600)] == [100, 250, 500, 600]
+    assert {v.overrides["loss"] for v in variants("loss", BUDGET)} == {"mse", "l1", "ssim"}
+    schemes = {v.overrides.get("scheme", "alternating") for v in variants("scheme", BUDGET)}
+    assert schemes == {"alternating", "end_to_end", "dissertation"}
+    with pytest.raises(ValueError, match="unknown ablation"):
+        variants("dropout", BUDGET)
+
+
+def test_macs_per_pixel_counts_by_hand():
+    # 1->8, 8->8 twice, 8->1, 3x3 kernels, at full resolution
+    assert macs_per_pixel(RecCNN(channels=8, depth=4)) == 9 * (8 + 64 + 64 + 8)
+    # the same body at half resolution on 4 planes: a quarter of the pixels
+    assert macs_per_pixel(RecCNN(channels=8, depth=4, shuffle=2)) == 9 * (32 + 128 + 32) / 4
+
+
+def test_gain_over_interpolates_in_log_rate():
+    anchor = pd.DataFrame({"bpp": [0.1, 0.2, 0.4, 0.8], "psnr": [24.0, 26.0, 28.0, 30.0]})
+    curve = pd.DataFrame({"bpp": [0.2, np.sqrt(0.08), 0.05], "psnr": [27.0, 27.0, 30.0]})
+    gain = gain_over(curve, anchor)
+    assert gain[0] == pytest.approx(1.0)
+    assert gain[1] == pytest.approx(0.0)  # halfway in log-rate between 0.2 and 0.4
+    assert np.isnan(gain[2])  # below the anchor's rates
+
+
+@pytest.fixture(scope="module")
+def small_corpus(bsds_test):
+    """Real 64x64 crops: 8 to train on, 3 to validate on, 4 test images."""
+    crops = np.stack([img[100:164, 100:164] for _, img in bsds_test[:11]]).astype(np.float32)
+    crops /= 255
+    return Corpus(
+        train=crops[:8],
+        val=crops[8:],
+        test=crops[:0],
+        test_native=[],
+        test_names=[],
+        index=pd.DataFrame(),
+        params={},
+    )
+
+
+def test_run_ablation_trains_evaluates_and_reads_back(small_corpus, bsds_test, tmp_path):
+    test = [(name, img[100:196, 100:196]) for name, img in bsds_test[50:54]]
+    jpeg_curve = rd_curves(evaluate(JPEGCodec(), test, range(1, 96, 4), "JPEG", progress=False))
+    calls = []
+
+    def corpus_for(n):
+        calls.append(n)
+        return small_corpus
+
+    args = (BUDGET, corpus_for, test, [10, 30, 60, 90], jpeg_curve, tmp_path)
+    results, curves = run_ablation("components", *args, progress=False)
+    assert list(results.columns) == RESULT_COLUMNS
+    assert list(results.variant) == [v.label for v in variants("components", BUDGET)]
+    trained = results[results.steps > 0]
+    assert len(trained) == 2 and calls == [500, 500]
+    assert trained.wall_s.gt(0).all() and trained.params.gt(0).all()
+    assert results["bd_rate_psnr_%"].notna().all()
+    assert set(curves.setting) == {10, 30, 60, 90} and len(curves) == 4 * len(results)
+    # the bicubic row is the no-learning baseline, recomputed identically
+    bicubic = results.set_index("variant").loc["neither (bicubic down/up)"]
+    assert bicubic.steps == 0 and np.isfinite(bicubic["bd_rate_psnr_%"])
+    # a second call reads every trained run back from result.json: no corpus, same numbers
+    again, _ = run_ablation("components", *args, progress=False)
+    assert calls == [500, 500]
+    timing = ["decode_ms"]  # the untrained rows are re-timed
+    pd.testing.assert_frame_equal(again.drop(columns=timing), results.drop(columns=timing))
+    done = json.loads(next(tmp_path.glob("*/result.json")).read_text())
+    assert done["config"]["steps"] == 2 and len(done["curve"]) == 4
+
+
+def test_spread_over_seeds():
+    results = pd.DataFrame(
+        {
+            "ablation": "loss",
+            "variant": ["a", "a", "b"],
+            "seed": [0, 1, 0],
+            "bd_rate_psnr_%": [-10.0, -12.0, -5.0],
+            "gain_at_0.3_db": [0.5, 0.7, 0.1],
+        }
+    )
+    s = spread(results).set_index("variant")
+    assert s.loc["a", "bd_rate_psnr_%_mean"] == pytest.approx(-11.0)
+    assert s.loc["a", "bd_rate_psnr_%_std"] == pytest.approx(np.sqrt(2))
+    assert s.loc["a", "bd_rate_psnr_%_count"] == 2 and np.isnan(s.loc["b", "gain_at_0.3_db_std"])
