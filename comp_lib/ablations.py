@@ -23,7 +23,9 @@ from its ``last.pt``).
 ``components``     Jiang et al. Table I: both networks, RecCNN only (a JPEG
                    post-filter), ComCNN only (bicubic up), neither (bicubic).
 ``scheme``         alternating (identity / DiffJPEG in step B), end-to-end,
-                   the dissertation's (whole images, no augmentation).
+                   the dissertation's (whole images, no augmentation; as
+                   many whole images per step as give the budget's pixels
+                   per step, so that every scheme gets the same compute).
 ``lr``             learning rate 1e-2 .. 1e-5 and the exponential decay rate.
 ``pooling``        the dissertation's max pooling in RecCNN (0, 1, 2 stages).
 ``data_size``      100, 250, 500 and all available training + validation images.
@@ -143,6 +145,8 @@ def variants(
     """
     a, lr0, decay0 = ablation, budget.get("lr", 1e-3), budget.get("lr_decay", 0.9)
     steps = budget.get("steps", 100)
+    # whole 180x180 images at the budget's pixels per step (patch^2 x batch): equal compute
+    whole = max(1, round(budget.get("batch", 16) * budget.get("patch", 64) ** 2 / 180**2))
     if a == "components":
         return [
             Variant(a, "both (ComCNN + RecCNN)"),
@@ -157,7 +161,11 @@ def variants(
             Variant(a, "alternating, identity in step B", {"com_jpeg": "identity"}),
             Variant(a, "alternating, DiffJPEG in step B", {"com_jpeg": "approx"}),
             Variant(a, "end-to-end through DiffJPEG", {"scheme": "end_to_end"}),
-            Variant(a, "dissertation (whole images, no augmentation)", {"scheme": "dissertation"}),
+            Variant(
+                a,
+                "dissertation (whole images, no augmentation)",
+                {"scheme": "dissertation", "batch": whole},
+            ),
         ]
     if a == "lr":
         rates = [
@@ -194,7 +202,7 @@ def variants(
         ] + [Variant(a, "trained at mixed q", {"quality": mixed})]
     if a == "dissertation":
         few = max(1, steps // 10)
-        base = {"scheme": "dissertation"}
+        base = {"scheme": "dissertation", "batch": whole}
         return [
             Variant(a, "dissertation protocol", base),
             Variant(a, "+ max pooling (2 stages)", base | {"pooling": 2}),

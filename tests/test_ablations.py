@@ -44,6 +44,9 @@ def test_variants_cover_what_the_issue_asks():
     assert {v.overrides["loss"] for v in variants("loss", BUDGET)} == {"mse", "l1", "ssim"}
     schemes = {v.overrides.get("scheme", "alternating") for v in variants("scheme", BUDGET)}
     assert schemes == {"alternating", "end_to_end", "dissertation"}
+    # whole 180x180 images at the budget's pixels per step: 16 patches of 90x90 = 4 images
+    for v in variants("dissertation", BUDGET | dict(batch=16, patch=90)):
+        assert v.overrides["scheme"] == "dissertation" and v.overrides["batch"] == 4
     with pytest.raises(ValueError, match="unknown ablation"):
         variants("dropout", BUDGET)
 
