@@ -135,7 +135,8 @@ all_results = pd.concat(results.values(), ignore_index=True)
 #
 # Negative BD-rate = fewer bits than JPEG for the same PSNR; the gain at 0.3 bpp is the
 # PSNR above JPEG's at that rate (NaN where a curve does not reach 0.3 bpp). Points are
-# seeds; `wall_s` is the training time of the run on this machine.
+# seeds; `wall_s` is the sum of the run's epoch times (training and validation) on this
+# machine, which other jobs may have shared.
 
 # %%
 shown = ["variant", "seed", "steps", "wall_s", "val_gain_db", "bd_rate_psnr_%",
