@@ -3,13 +3,24 @@
 ::
 
     comp-lib compress IN... OUT --quality Q [--model NAME]   # images -> .cjr bitstreams
-    comp-lib decompress IN... OUT                           # .cjr -> PNG
+    comp-lib decompress IN... OUT [--model NAME]            # .cjr -> PNG
     comp-lib info FILE...                                   # header fields, size, bpp
     comp-lib evaluate FOLDER [--codecs ...] [--csv FILE]     # mean bpp / PSNR / SSIM per setting
 
 ``python -m comp_lib`` is the same program. ``IN`` may be files, folders or glob
-patterns; with several inputs (or a folder) ``OUT`` is a folder. Colour inputs are
-coded as their luma (BT.601); 16-bit inputs are rounded to 8 bits; alpha is ignored.
+patterns; with several inputs (or a folder) ``OUT`` is a folder.
+
+Inputs (:func:`comp_lib.data.load_image`): grayscale files are coded as grayscale,
+colour files (RGB, palette, CMYK, ...) in colour (YCbCr), camera RAWs developed to
+sRGB. 16-bit (and float) files are reduced to 8 bits per sample, with a notice.
+Transparency is refused, naming the file, unless ``--alpha drop`` (code the colours
+as stored) or ``--alpha flatten`` (onto white); an opaque alpha channel is dropped.
+Notices go to stderr, even with ``--quiet``.
+
+``decompress`` decodes each file with the shipped model its header names (``--model``
+overrides; a file made by another model is refused, naming both), and writes a
+grayscale or an RGB PNG. ``evaluate`` works in grayscale.
+
 A file that cannot be read or decoded is reported and skipped. Exit status: 0 all
 files done, 1 some files failed, 2 usage error (bad arguments, no input found).
 """
@@ -28,6 +39,7 @@ __all__ = ["main"]
 
 SUFFIX = ".cjr"
 DEFAULT_MODEL = "rec32x20"
+ALPHA_CHOICES = ("refuse", "drop", "flatten")  # comp_lib.data.ALPHA_POLICIES, without importing it
 
 
 class UsageError(Exception):
@@ -81,9 +93,13 @@ def _write(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def _note(src: Path, text: str) -> None:
+    tqdm.write(f"note: {src}: {text}", file=sys.stderr)
+
+
 def cmd_compress(args) -> int:
     from comp_lib.codec import Codec
-    from comp_lib.data import IMAGE_SUFFIXES, RAW_SUFFIXES, load_gray
+    from comp_lib.data import IMAGE_SUFFIXES, RAW_SUFFIXES, load_image
     from comp_lib.jpeg import check_quality
 
     check_quality(args.quality)
@@ -92,27 +108,58 @@ def cmd_compress(args) -> int:
     codec = Codec.load(args.model).eval()
 
     def work(src: Path, dst: Path) -> None:
-        image = load_gray(src)
-        data = codec.compress(image, args.quality)
+        image, notes = load_image(src, alpha=args.alpha)
+        for text in notes:
+            _note(src, text)
+        data = codec.compress(image, args.quality, chroma=args.chroma)
         _write(dst, data)
         if not args.quiet:
-            tqdm.write(f"{src} -> {dst}: {len(data)} bytes, {8 * len(data) / image.size:.4f} bpp")
+            kind = "colour" if image.ndim == 3 else "gray"
+            pixels = image.shape[0] * image.shape[1]
+            tqdm.write(f"{src} -> {dst}: {kind}, {len(data)} bytes, "
+                       f"{8 * len(data) / pixels:.4f} bpp")  # fmt: skip
 
     return _batch(files, targets, work, "compress", args.quiet)
 
 
 def cmd_decompress(args) -> int:
-    from comp_lib.codec import Codec
+    from comp_lib.codec import Codec, parse_header, shipped_models
 
     files = _expand(args.inputs, (SUFFIX,))
     targets = _targets(files, args.output, ".png", len(files) > 1 or Path(args.inputs[0]).is_dir())
-    codec = Codec.load(args.model).eval()
+    codecs: dict[str, Codec] = {}
+
+    def codec_for(model: str) -> Codec:
+        if model not in codecs:
+            codecs[model] = Codec.load(model).eval()
+        return codecs[model]
+
+    if args.model is not None:
+        codec_for(args.model)  # an unknown model is a usage error, before any file
 
     def work(src: Path, dst: Path) -> None:
-        x_hat = codec.decompress(src.read_bytes())
+        data = src.read_bytes()
+        header = parse_header(data)
+        if args.model is not None:
+            model = args.model
+        elif header["model"] in shipped_models():
+            model = header["model"]
+        elif header["fingerprint"] is None or header["model"] is None:
+            model = DEFAULT_MODEL
+            why = "a version 1 file" if header["version"] == 1 else "the file"
+            _note(src, f"{why} names no model; decoding with {model} (--model to choose)")
+        else:
+            raise ValueError(
+                f"made by model {header['model']!r} (fingerprint {header['fingerprint']}), "
+                f"which is not shipped (shipped: {', '.join(shipped_models()) or 'none'}); "
+                "pass its checkpoint with --model"
+            )
+        x_hat = codec_for(model).decompress(data)
         tmp = dst.with_name(f".{dst.name}.tmp.png")
-        Image.fromarray(x_hat, mode="L").save(tmp)
+        Image.fromarray(x_hat).save(tmp)  # (H, W): grayscale PNG, (H, W, 3): RGB PNG
         tmp.replace(dst)
+        if not args.quiet:
+            tqdm.write(f"{src} -> {dst} (model {model})")
 
     return _batch(files, targets, work, "decompress", args.quiet)
 
@@ -125,8 +172,11 @@ def cmd_info(args) -> int:
     def work(src: Path, _) -> None:
         data = src.read_bytes()
         h = parse_header(data)
+        model = "none (version 1)" if h["version"] == 1 else (
+            f"{h['model'] or 'unnamed'} (fingerprint {h['fingerprint']})")  # fmt: skip
         print(f"{src}: format version {h['version']}, {h['height']}x{h['width']}, quality "
-              f"{h['quality']}, {len(data)} bytes ({len(h['payload'])} JPEG), "
+              f"{h['quality']}, colour {h['colour']}, model {model}, {len(data)} bytes "
+              f"({h['header_size']} header + {len(h['payload'])} JPEG), "
               f"{8 * len(data) / (h['height'] * h['width']):.4f} bpp")  # fmt: skip
 
     return _batch(files, files, work, "info", True)
@@ -180,12 +230,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="output file (one input) or folder")
     p.add_argument("--quality", "-q", type=int, required=True, help="inner JPEG quality 1..95")
     p.add_argument("--model", "-m", default=DEFAULT_MODEL, help="shipped model or checkpoint")
+    p.add_argument(
+        "--alpha",
+        choices=ALPHA_CHOICES,
+        default="refuse",
+        help="transparency: refuse the file (default), drop it, or flatten onto white",
+    )
+    p.add_argument(
+        "--chroma",
+        choices=("jpeg", "cnn"),
+        default="jpeg",
+        help="colour: chroma by JPEG alone (default) or through the networks too",
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_compress)
     p = sub.add_parser("decompress", help=".cjr bitstreams -> PNG")
     p.add_argument("inputs", nargs="+")
     p.add_argument("output")
-    p.add_argument("--model", "-m", default=DEFAULT_MODEL)
+    p.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        help="shipped model or checkpoint (default: the model the file names)",
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_decompress)
     p = sub.add_parser("info", help="print the header of bitstreams")

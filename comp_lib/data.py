@@ -16,6 +16,10 @@ Colour becomes grayscale with the ITU-R BT.601 luma weights that Pillow's
 ``L`` mode uses: ``Y = 0.299 R + 0.587 G + 0.114 B`` (computed in float, not
 rounded). :func:`load_gray` gives the 8-bit version the codec takes.
 
+:func:`load_image` reads a file the way the codec's command line does: 8-bit
+grayscale or RGB as stored (colour kept), 16-bit and float files reduced to 8
+bits, alpha refused unless asked otherwise, with a notice for every change.
+
 The corpus
 ----------
 :func:`build_corpus` turns source folders into the study's datasets, as the
@@ -43,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from comp_lib.config import cache_dir, data_dir, dataset_dir
@@ -56,9 +60,11 @@ __all__ = [
     "build_corpus",
     "default_sources",
     "find_leaks",
+    "ALPHA_POLICIES",
     "list_images",
     "load_dataset_gray",
     "load_gray",
+    "load_image",
     "read_image",
     "read_raw_rgb",
     "resize",
@@ -209,6 +215,153 @@ def load_gray(path: str | os.PathLike) -> np.ndarray:
             return np.array(img.convert("L"), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot read image {path}: {err}") from None
+
+
+#: What :func:`load_image` does with an image that has transparency.
+ALPHA_POLICIES = ("refuse", "drop", "flatten")
+
+
+def _to_uint8(arr: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Integer or float samples -> uint8, noting any reduction of bit depth."""
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.bool_:
+        return arr.astype(np.uint8) * np.uint8(255)
+    if np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype != np.uint16 and 0 <= arr.min(initial=0) and arr.max(initial=0) <= 255:
+            return arr.astype(np.uint8)  # 8-bit values in a wider container (Pillow's mode "I")
+        notes.append("16-bit image reduced to 8 bits per sample (the codec is 8-bit)")
+        return np.round(np.clip(arr, 0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
+    notes.append(f"{arr.dtype} image (taken as 0..1) reduced to 8 bits per sample")
+    flat = np.clip(np.nan_to_num(arr.astype(np.float64)), 0.0, 1.0)
+    return np.round(flat * 255.0).astype(np.uint8)
+
+
+def _read_any(path: Path, notes: list[str]) -> np.ndarray:
+    """Samples as stored: (H, W), (H, W, 2) gray + alpha, (H, W, 3) RGB or (H, W, 4) RGBA."""
+    suffix = path.suffix.lower()
+    if suffix in RAW_SUFFIXES:
+        notes.append("camera RAW developed to sRGB (camera white balance)")
+        return read_raw_rgb(path)
+    if suffix in (".tif", ".tiff"):
+        try:
+            arr = _read_tiff(path)
+        except Exception:  # tifffile refuses some TIFFs that Pillow reads
+            arr = None
+        if arr is not None:
+            if arr.ndim == 3 and arr.shape[-1] > 4:
+                raise ValueError(f"{arr.shape[-1]} samples per pixel are not an image we code")
+            return arr
+    with Image.open(path) as img:
+        rawmode = img.tile[0][3] if img.tile else ""
+        if img.format == "PNG" and isinstance(rawmode, str) and ";16" in rawmode:
+            import imagecodecs  # Pillow reads 16-bit colour PNGs at 8 bits: keep all 16
+
+            return np.asarray(imagecodecs.png_decode(path.read_bytes()))
+        if img.format == "PPM" and isinstance(rawmode, tuple) and rawmode[-1] > 255:
+            notes.append(f"image of maxval {rawmode[-1]} reduced to 8 bits per sample")
+        img.load()
+        orientation = img.getexif().get(0x0112, 1)  # EXIF Orientation
+        if orientation not in (1, None):
+            img = ImageOps.exif_transpose(img)
+            notes.append(f"turned upright as its EXIF orientation ({orientation}) says")
+        mode = img.mode
+        if mode in ("1", "L", "I", "F") or mode.startswith("I;16"):
+            sixteen = mode.startswith("I;16") or (isinstance(rawmode, str) and "16" in rawmode)
+            arr = np.asarray(img.convert("L") if mode == "1" else img)
+            return arr.astype(np.uint16) if sixteen else arr
+        if mode in ("LA", "La"):
+            return np.asarray(img.convert("LA"))
+        if mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        elif mode in ("PA", "RGBa"):
+            img = img.convert("RGBA")
+        elif mode not in ("RGB", "RGBA"):
+            img = img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, RGBX
+        return np.asarray(img)
+
+
+def load_image(path: str | os.PathLike, alpha: str = "refuse") -> tuple[np.ndarray, list[str]]:
+    """Read an image file for the codec: ``uint8`` grayscale or RGB, and what was changed.
+
+    * 8-bit grayscale, RGB, palette, CMYK, ... files: grayscale stays ``(H, W)``;
+      everything else becomes ``(H, W, 3)`` RGB. A colour file whose three
+      channels are equal everywhere is returned as grayscale (noted). Photos
+      with an EXIF orientation are turned upright (noted), as viewers show them.
+    * 16-bit files (PNG, TIFF, PGM/PPM), 32-bit integer and float files:
+      reduced to 8 bits per sample, ``round(v * 255 / 65535)`` (noted).
+      Camera RAW files are developed to 16-bit sRGB, then reduced.
+    * An alpha channel that is fully opaque is dropped (nothing is lost). An
+      image with transparency is handled by ``alpha``: ``"refuse"`` (default)
+      raises, ``"drop"`` codes the colours as stored (what transparent pixels
+      hide becomes visible), ``"flatten"`` composites the image onto white.
+
+    Parameters
+    ----------
+    path : path-like
+        Any file :func:`read_image` reads.
+    alpha : {"refuse", "drop", "flatten"}
+        What to do with transparency.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        ``(H, W)`` or ``(H, W, 3)`` ``uint8``.
+    notes : list of str
+        One line per change made to the stored samples (empty if none).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it cannot be decoded, or has transparency and ``alpha="refuse"``
+        (the message names the file and the ways out).
+    """
+    if alpha not in ALPHA_POLICIES:
+        raise ValueError(f"alpha must be one of {ALPHA_POLICIES}, got {alpha!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    notes: list[str] = []
+    try:
+        arr = _read_any(path, notes)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+        raise ValueError(f"cannot read image {path}: {type(err).__name__}: {err}") from None
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (2, 3, 4)):
+        raise ValueError(f"cannot read image {path}: unsupported sample layout {arr.shape}")
+    if arr.ndim == 3 and arr.shape[-1] in (2, 4):
+        colour, opacity = arr[..., :-1], arr[..., -1]
+        top = np.iinfo(arr.dtype).max if np.issubdtype(arr.dtype, np.integer) else 1.0
+        if np.all(opacity >= top):
+            arr = colour  # an opaque alpha channel holds nothing
+        elif alpha == "refuse":
+            raise ValueError(
+                f"{path} has transparency (an alpha channel), which the codec cannot store; "
+                "flatten it onto a background first (--alpha flatten puts it on white), or "
+                "code the colours as stored with --alpha drop"
+            )
+        elif alpha == "drop":
+            notes.append("alpha channel dropped: transparent areas show their stored colours")
+            arr = colour
+        else:
+            notes.append("transparent areas flattened onto white")
+            a = (opacity.astype(np.float64) / top)[..., None]
+            flat = colour.astype(np.float64) * a + top * (1.0 - a)
+            arr = flat.astype(np.float32) if top == 1.0 else np.round(flat).astype(arr.dtype)
+        if arr.ndim == 3 and arr.shape[-1] == 1:
+            arr = arr[..., 0]
+    image = _to_uint8(arr, notes)
+    if (
+        image.ndim == 3
+        and np.array_equal(image[..., 0], image[..., 1])
+        and np.array_equal(image[..., 0], image[..., 2])
+    ):
+        notes.append("colour image with three equal channels coded as grayscale")
+        image = image[..., 0]
+    return np.ascontiguousarray(image), notes
 
 
 def load_dataset_gray(name: str, limit: int | None = None) -> list[tuple[str, np.ndarray]]:

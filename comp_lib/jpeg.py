@@ -16,6 +16,17 @@ with:
 The files are ordinary JFIF files: every byte of them (markers, tables, JFIF
 header) counts in the rate.
 
+Colour (YCbCr)
+--------------
+:func:`encode_ycbcr` and :func:`decode_ycbcr` code three 8-bit planes that are
+already YCbCr (no colour conversion by libjpeg) as one baseline JPEG file with
+three components, all at full sampling (4:4:4 *inside* the file), the luma
+table at ``quality`` and the IJG chrominance table (Annex K.2) at
+``chroma_quality``, optimized Huffman tables. :func:`rgb_to_ycbcr` and
+:func:`ycbcr_to_rgb` are JFIF's full-range ITU-R BT.601 transform, in floating
+point. The colour codec (:mod:`comp_lib.codec`) stores its half-resolution
+luma and chroma planes this way.
+
 The differentiable approximation
 --------------------------------
 :class:`DiffJPEG` reproduces the lossy part of that codec in torch: level shift,
@@ -37,6 +48,7 @@ from __future__ import annotations
 import io
 import math
 import numbers
+import struct
 import warnings
 
 import numpy as np
@@ -47,12 +59,17 @@ from torch import nn
 __all__ = [
     "OPTIMIZE",
     "QUALITY_RANGE",
+    "CHROMA_TABLE",
     "LUMA_TABLE",
     "DiffJPEG",
     "check_quality",
     "decode",
+    "decode_ycbcr",
     "diff_round",
     "encode",
+    "encode_ycbcr",
+    "rgb_to_ycbcr",
+    "ycbcr_to_rgb",
     "quant_table",
     "quality_for_bpp",
     "roundtrip",
@@ -80,6 +97,32 @@ LUMA_TABLE = np.array(
     dtype=np.int64,
 )
 
+#: ITU-T T.81 Annex K.2 chrominance quantization table (natural order), the IJG base table.
+CHROMA_TABLE = np.array(
+    [
+        [17, 18, 24, 47, 99, 99, 99, 99],
+        [18, 21, 26, 66, 99, 99, 99, 99],
+        [24, 26, 56, 99, 99, 99, 99, 99],
+        [47, 66, 99, 99, 99, 99, 99, 99],
+        [99, 99, 99, 99, 99, 99, 99, 99],
+        [99, 99, 99, 99, 99, 99, 99, 99],
+        [99, 99, 99, 99, 99, 99, 99, 99],
+        [99, 99, 99, 99, 99, 99, 99, 99],
+    ],
+    dtype=np.int64,
+)
+
+#: JFIF's full-range BT.601 RGB -> YCbCr matrix (rows Y, Cb, Cr); Cb and Cr are offset by 128.
+RGB_TO_YCBCR = np.array(
+    [
+        [0.299, 0.587, 0.114],
+        [-0.168735892, -0.331264108, 0.5],
+        [0.5, -0.418687589, -0.081312411],
+    ]
+)
+#: Its inverse (YCbCr -> RGB, after removing the 128 offset of Cb and Cr).
+YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR)
+
 
 def check_quality(quality: object) -> int:
     """Return ``quality`` as an ``int`` or raise a clear error.
@@ -99,16 +142,42 @@ def check_quality(quality: object) -> int:
     return int(quality)
 
 
-def quant_table(quality: int) -> np.ndarray:
-    """The 8x8 luminance quantization table libjpeg uses at ``quality`` (natural order).
+def quant_table(quality: int, chroma: bool = False) -> np.ndarray:
+    """The 8x8 quantization table libjpeg uses at ``quality`` (natural order).
 
     Scaled exactly as libjpeg's ``jpeg_set_quality(..., force_baseline=TRUE)``:
     ``scale = 5000 / q`` below 50, else ``200 - 2 q``; each entry
-    ``(base * scale + 50) // 100`` clamped to 1..255.
+    ``(base * scale + 50) // 100`` clamped to 1..255. The base is
+    :data:`LUMA_TABLE`, or :data:`CHROMA_TABLE` with ``chroma=True``.
     """
     quality = check_quality(quality)
     scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return np.clip((LUMA_TABLE * scale + 50) // 100, 1, 255)
+    base = CHROMA_TABLE if chroma else LUMA_TABLE
+    return np.clip((base * scale + 50) // 100, 1, 255)
+
+
+def rgb_to_ycbcr(rgb: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """JFIF's full-range BT.601 transform: ``(..., 3)`` RGB -> ``(..., 3)`` YCbCr.
+
+    Values stay on the 0..255 scale of the input (not rounded); Cb and Cr are
+    centred on 128. ``Y`` is the BT.601 luma that :func:`comp_lib.data.load_gray`
+    uses (up to Pillow's fixed-point rounding).
+    """
+    rgb = np.asarray(rgb, dtype=dtype)
+    if rgb.shape[-1:] != (3,):
+        raise ValueError(f"expected (..., 3) RGB values, got shape {rgb.shape}")
+    ycc = rgb @ RGB_TO_YCBCR.T.astype(dtype)
+    ycc[..., 1:] += 128.0
+    return ycc
+
+
+def ycbcr_to_rgb(ycc: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """Inverse of :func:`rgb_to_ycbcr`: ``(..., 3)`` YCbCr -> ``(..., 3)`` RGB, not clipped."""
+    ycc = np.array(ycc, dtype=dtype)
+    if ycc.shape[-1:] != (3,):
+        raise ValueError(f"expected (..., 3) YCbCr values, got shape {ycc.shape}")
+    ycc[..., 1:] -= 128.0
+    return ycc @ YCBCR_TO_RGB.T.astype(dtype)
 
 
 def _check_image(image: object) -> np.ndarray:
@@ -167,29 +236,98 @@ def decode(data: bytes, expected_size: tuple[int, int] | None = None) -> np.ndar
         If the bytes are empty, not a JPEG, truncated or corrupt, not grayscale,
         or not of ``expected_size``.
     """
+    return _decode(data, expected_size, "L")
+
+
+def encode_ycbcr(planes: np.ndarray, quality: int, chroma_quality: int) -> bytes:
+    """Encode three 8-bit YCbCr planes as one baseline JPEG file (4:4:4, no colour conversion).
+
+    Parameters
+    ----------
+    planes : numpy.ndarray
+        ``(H, W, 3)`` ``uint8``: Y, Cb, Cr.
+    quality : int
+        IJG quality of the luma table, 1..95.
+    chroma_quality : int
+        IJG quality of the chrominance table (used by Cb and Cr), 1..95.
+
+    Returns
+    -------
+    bytes
+        A complete JFIF file whose components are stored as given.
+    """
+    if not isinstance(planes, np.ndarray):
+        raise TypeError(f"planes must be a numpy.ndarray, got {type(planes).__name__}")
+    if planes.ndim != 3 or planes.shape[2] != 3 or planes.dtype != np.uint8 or planes.size == 0:
+        raise ValueError(f"planes must be (H, W, 3) uint8, got {planes.shape} {planes.dtype}")
+    tables = [quant_table(quality).ravel().tolist(),
+              quant_table(chroma_quality, chroma=True).ravel().tolist()]  # fmt: skip
+    h, w = planes.shape[:2]
+    img = Image.frombytes("YCbCr", (w, h), np.ascontiguousarray(planes).tobytes())
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", qtables=tables, subsampling=0, optimize=OPTIMIZE,
+             progressive=False)  # fmt: skip
+    return buf.getvalue()
+
+
+def _open(data: bytes, expected_size: tuple[int, int] | None, mode: str):
+    """Open JPEG bytes and check size and mode from the header, before any pixel is decoded."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
     if len(data) == 0:
         raise ValueError("JPEG data is empty")
+    img = Image.open(io.BytesIO(bytes(data)), formats=["JPEG"])
+    if expected_size is not None and (img.height, img.width) != tuple(expected_size):
+        raise ValueError(
+            f"JPEG image is {img.height}x{img.width}, expected "
+            f"{expected_size[0]}x{expected_size[1]}"
+        )
+    if img.mode != mode:
+        kind = "grayscale" if mode == "L" else "3-component YCbCr"
+        raise ValueError(f"JPEG image is not {kind} (mode {img.mode})")
+    return img
+
+
+def _decode(data: bytes, expected_size: tuple[int, int] | None, mode: str) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(bytes(data)), formats=["JPEG"])
-            if expected_size is not None and (img.height, img.width) != tuple(expected_size):
-                raise ValueError(
-                    f"JPEG image is {img.height}x{img.width}, expected "
-                    f"{expected_size[0]}x{expected_size[1]}"
-                )
-            if img.mode != "L":
-                raise ValueError(f"JPEG image is not grayscale (mode {img.mode})")
+            img = _open(data, expected_size, mode)
+            if mode == "RGB":
+                if len(getattr(img, "layer", ())) != 3:
+                    raise ValueError("JPEG image does not have 3 components")
+                img.draft("YCbCr", None)  # the planes as stored, no colour conversion
+                if img.mode != "YCbCr":
+                    raise ValueError("JPEG image cannot be read as YCbCr planes")
             img.load()
+            out = np.asarray(img, dtype=np.uint8).copy()
     except ValueError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, EOFError) as err:
         raise ValueError(f"corrupt or truncated JPEG data ({len(data)} bytes): {err}") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as err:
         raise ValueError(f"JPEG image too large: {err}") from None
-    return np.asarray(img, dtype=np.uint8).copy()
+    except (OverflowError, struct.error, IndexError, KeyError) as err:
+        # malformed markers that Pillow's parser does not turn into OSError
+        raise ValueError(
+            f"corrupt JPEG data ({len(data)} bytes): {type(err).__name__}: {err}"
+        ) from None
+    return out
+
+
+def decode_ycbcr(data: bytes, expected_size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode a 3-component JPEG into its ``(H, W, 3)`` ``uint8`` YCbCr planes (no conversion).
+
+    The counterpart of :func:`encode_ycbcr`. Size and components are checked
+    from the header before any pixel is decoded, as in :func:`decode`.
+
+    Raises
+    ------
+    ValueError
+        If the bytes are not a 3-component YCbCr JPEG of ``expected_size``, or
+        are truncated or corrupt.
+    """
+    return _decode(data, expected_size, "RGB")
 
 
 def quality_for_bpp(image: np.ndarray, bpp: float) -> tuple[int, bytes]:

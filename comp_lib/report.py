@@ -182,6 +182,8 @@ def write_readme() -> Path:
         ("data_speed.md", "data preparation"),
         ("diffjpeg_agreement.md", "differentiable JPEG against libjpeg"),
         ("model_quality_rec32x20.md", "the shipped model against JPEG on BSDS300"),
+        ("colour.md", "colour images: chroma by JPEG or by the networks, against colour JPEG"),
+        ("kodak_speed.md", "compress/decompress of a 768x512 Kodak image"),
     ]
     links = [f"[{label}](tables/{name})" for name, label in speed
              if (reports_dir() / "tables" / name).is_file()]  # fmt: skip

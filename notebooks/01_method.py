@@ -49,7 +49,7 @@ import pandas as pd
 import torch
 
 from comp_lib import jpeg
-from comp_lib.codec import HEADER, BicubicCodec, Codec, parse_header
+from comp_lib.codec import BicubicCodec, Codec, parse_header
 from comp_lib.config import dataset_dir, tables_dir
 from comp_lib.data import load_gray
 from comp_lib.metrics import bpp, psnr, ssim
@@ -108,9 +108,10 @@ save_figure(fig, "01_method_stages")
 # %% [markdown]
 # ## The bitstream
 #
-# `compress` returns bytes: a 9-byte header (magic, format version, height, width,
-# quality) followed by an ordinary JPEG file of the compact image. `decompress`
-# takes them back. The rate counts every byte, header included.
+# `compress` returns bytes: a header (magic, format version, height, width, quality,
+# colour mode, and the model's name and weight fingerprint, so that a file is never
+# decoded by the wrong model) followed by an ordinary JPEG file of the compact image.
+# `decompress` takes them back. The rate counts every byte, header included.
 
 # %%
 data = codec.compress(image, quality)
@@ -119,7 +120,8 @@ header = parse_header(data)
 ours_bpp = bpp(data, image.shape)
 print({k: v for k, v in header.items() if k != "payload"})
 print(
-    f"{len(data)} bytes = {HEADER.size} header + {len(header['payload'])} JPEG; {ours_bpp:.4f} bpp"
+    f"{len(data)} bytes = {header['header_size']} header + {len(header['payload'])} JPEG; "
+    f"{ours_bpp:.4f} bpp"
 )
 assert x_hat.shape == image.shape
 # the training path codes the same bitstream, up to a few bytes: compress runs the networks
@@ -189,4 +191,4 @@ save_figure(fig, "01_method_vs_jpeg")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"image {image.shape}, compact {tuple(out['x_compact'].shape[-2:])}, quality {quality}")
-print(f"bitstream: {HEADER.size}-byte header + JPEG; size kept: {x_hat.shape == image.shape}")
+print(f"bitstream: header + JPEG; size kept: {x_hat.shape == image.shape}")

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from comp_lib import jpeg
-from comp_lib.codec import HEADER, MAGIC, Codec, parse_header
+from comp_lib.codec import MAGIC, Codec, pack_header, parse_header
 from comp_lib.metrics import bpp
 from comp_lib.models import ComCNN, RecCNN
 
@@ -40,7 +40,11 @@ def test_roundtrip_paper_size_networks_and_reload(paper_codec, image, tmp_path):
     assert x_hat.shape == image.shape
     path = paper_codec.save(tmp_path / "paper.pt")
     again = Codec.load(path)
-    assert again.compress(image, quality=20) == data
+    # the reloaded codec is named after its file; same weights, same fingerprint and payload
+    assert (paper_codec.name, again.name) == (None, "paper")
+    assert again.fingerprint == paper_codec.fingerprint
+    again_data = again.compress(image, quality=20)
+    assert again_data[again.header_size :] == data[paper_codec.header_size :]
     assert np.array_equal(again.decompress(data), x_hat)
 
 
@@ -54,13 +58,14 @@ def test_odd_and_small_sizes(small_codec, image, size):
 def test_bitstream_is_header_plus_real_jpeg(small_codec, image):
     data = small_codec.compress(image, quality=30)
     assert data[:3] == MAGIC
-    compact = jpeg.decode(data[HEADER.size :])
+    assert small_codec.header_size == 9 + 2 + 0 + 8  # unnamed model
+    compact = jpeg.decode(data[small_codec.header_size :])
     assert compact.shape == ((image.shape[0] + 1) // 2, (image.shape[1] + 1) // 2)
     # the compact image is what ComCNN makes of the image, coded at that quality
     x = torch.from_numpy(image.copy()).float()[None, None] / 255
     with torch.no_grad():
         expected = torch.clamp(torch.round(small_codec.comcnn(x) * 255), 0, 255)
-    assert jpeg.encode(expected[0, 0].to(torch.uint8).numpy(), 30) == data[HEADER.size :]
+    assert jpeg.encode(expected[0, 0].to(torch.uint8).numpy(), 30) == data[19:]
 
 
 def test_forward_real_matches_compress_decompress(small_codec, image):
@@ -102,8 +107,12 @@ def test_compress_restores_training_mode(small_codec, image):
 @pytest.mark.parametrize(
     "bad,err,match",
     [
-        (np.zeros((16, 16, 3), np.uint8), ValueError, "2-D"),
+        (np.zeros((16, 16, 4), np.uint8), ValueError, "alpha"),
+        (np.zeros((16, 16, 2), np.uint8), ValueError, "2-D grayscale"),
+        (np.zeros((16, 16, 3, 1), np.uint8), ValueError, r"RGB \(H, W, 3\)"),
         (np.zeros((16, 16), np.float32), TypeError, "uint8"),
+        (np.zeros((16, 16, 3), np.uint16), TypeError, "8 bits per sample"),
+        (np.zeros((7, 16, 3), np.uint8), ValueError, "at least 8x8"),
         (np.zeros((7, 16), np.uint8), ValueError, "at least 8x8"),
         (np.zeros((0, 0), np.uint8), ValueError, "empty"),
         ([[0] * 16] * 16, TypeError, "numpy"),
@@ -123,24 +132,45 @@ def test_compress_bad_quality(small_codec, image, quality):
 def test_decompress_bad_bitstreams(small_codec, image):
     data = small_codec.compress(image, 10)
     h, w = image.shape
+    jpeg_data = data[small_codec.header_size :]
+    fp = small_codec.fingerprint
+
+    def forged(height: int, width: int) -> bytes:
+        return pack_header(height, width, 10, fingerprint=fp) + jpeg_data
+
     cases = {
         "empty": b"",
         "truncated": data[:5],
-        "no JPEG payload": data[: HEADER.size],
+        "no JPEG payload": data[: small_codec.header_size],
         "corrupt or truncated": data[: len(data) // 2],
         "not a comp_lib bitstream": b"\xff\xd8" + data[2:],
         "unsupported bitstream version": data[:3] + b"\x09" + data[4:],
         "quality": data[:8] + b"\x00" + data[9:],
-        "below 8x8": HEADER.pack(MAGIC, 1, 4, w, 10) + data[HEADER.size :],
+        "below 8x8": forged(4, w),
         # a forged 65535x65535 header must be refused before anything is allocated
-        "expected 32768x32768": HEADER.pack(MAGIC, 1, 65535, 65535, 10) + data[HEADER.size :],
-        "expected": HEADER.pack(MAGIC, 1, h + 2, w, 10) + data[HEADER.size :],
+        "above the decoder's limit": forged(65535, 65535),
+        "expected": forged(h + 2, w),
+        "colour mode": data[:9] + b"\x07" + data[10:],
+        "name length": data[:10] + b"\xff" + data[11:],
+        "not grayscale": pack_header(h, w, 10, fingerprint=fp)
+        + jpeg.encode_ycbcr(np.dstack([jpeg.decode(jpeg_data)] * 3), 10, 10),
+        "not 3-component": pack_header(h, w, 10, "ycbcr", fingerprint=fp) + jpeg_data,
     }
     for match, bad in cases.items():
         with pytest.raises(ValueError, match=match):
             small_codec.decompress(bad)
     with pytest.raises(TypeError):
         small_codec.decompress("not bytes")
+    # above the pixel limit, the JPEG's own header is checked before any pixel is decoded
+    from comp_lib.codec import BicubicCodec
+
+    lenient = BicubicCodec()
+    lenient.max_pixels = 2**32
+    for version in (1, 2):
+        forged_v = pack_header(65535, 65535, 10, version=version, **(
+            {"fingerprint": lenient.fingerprint} if version == 2 else {}))  # fmt: skip
+        with pytest.raises(ValueError, match="expected 32768x32768"):
+            lenient.decompress(forged_v + jpeg_data)
 
 
 def test_load_errors(tmp_path, small_codec):
@@ -216,11 +246,11 @@ def test_the_papers_ablations_leave_one_network_out(image, tmp_path):
     torch.nn.init.zeros_(last.bias)
     post = Codec(None, rec).eval()  # RecCNN only, as the identity here
     data = post.compress(image, 20)
-    assert data[HEADER.size :] == jpeg.encode(image, 20)  # JPEG of the full-size image
+    assert data[post.header_size :] == jpeg.encode(image, 20)  # JPEG of the full-size image
     assert np.array_equal(post.decompress(data), jpeg.decode(jpeg.encode(image, 20)))
     com_only = Codec(ComCNN(channels=8).init_as_downsampler(), None).eval()
     data = com_only.compress(image, 50)
-    assert jpeg.decode(data[HEADER.size :]).shape == ((image.shape[0] + 1) // 2, 161)
+    assert jpeg.decode(data[com_only.header_size :]).shape == ((image.shape[0] + 1) // 2, 161)
     flat = np.full_like(image, int(image.mean()))
     assert psnr(image, com_only.decompress(data)) > psnr(image, flat) + 5  # real, if blurry
     for codec in (post, com_only):

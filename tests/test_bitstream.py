@@ -1,0 +1,286 @@
+"""The bitstream: version 2 header, model identity, version 1 files, and fuzzing the decoder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from comp_lib import jpeg
+from comp_lib.codec import (
+    FORMAT_VERSION,
+    MAGIC,
+    MAX_PIXELS,
+    BicubicCodec,
+    Codec,
+    header_size,
+    pack_header,
+    parse_header,
+    shipped_models,
+)
+from comp_lib.config import dataset_dir
+from comp_lib.models import ComCNN, RecCNN
+
+#: The shipped model's fingerprint. If this changes, every file made by it can no longer be
+#: decoded: ship changed weights under a new name rather than changing this.
+REC32X20_FINGERPRINT = "9fb39cfa555433d5"
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Codec:
+    return Codec.load("rec32x20").eval()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Codec:
+    """A small random codec: decoding is fast, so the fuzzer can try many inputs."""
+    torch.manual_seed(0)
+    return Codec(ComCNN(channels=8), RecCNN(channels=8, depth=3), name="tiny").eval()
+
+
+@pytest.fixture(scope="module")
+def kodak_crop() -> np.ndarray:
+    """A 48x64 RGB crop of a real photo (Kodak kodim23)."""
+    with Image.open(dataset_dir("kodak") / "kodim23.png") as img:
+        return np.ascontiguousarray(np.asarray(img.convert("RGB"))[200:248, 300:364])
+
+
+@pytest.fixture(scope="module")
+def streams(tiny, kodak_crop) -> list[bytes]:
+    """Real bitstreams to mutate: gray (even and odd sizes), colour (both chroma modes), v1."""
+    gray = np.asarray(Image.fromarray(kodak_crop).convert("L"))
+    v2 = tiny.compress(gray, 30)
+    return [
+        v2,
+        tiny.compress(np.ascontiguousarray(gray[:41, :37]), 5),
+        tiny.compress(kodak_crop, 20),
+        tiny.compress(kodak_crop, 60, chroma="cnn"),
+        pack_header(*gray.shape, 30, version=1) + v2[tiny.header_size :],
+    ]
+
+
+def test_version_2_header_layout(shipped, image):
+    data = shipped.compress(image, 25)
+    h, w = image.shape
+    fp = bytes.fromhex(shipped.fingerprint)
+    assert data[:27] == (b"CJR\x02" + h.to_bytes(2, "big") + w.to_bytes(2, "big") + b"\x19"
+                         + b"\x00" + b"\x08" + b"rec32x20" + fp)  # fmt: skip
+    assert data[27:29] == b"\xff\xd8"  # the JPEG file starts right after the header
+    header = parse_header(data)
+    assert {k: v for k, v in header.items() if k != "payload"} == dict(
+        version=FORMAT_VERSION, height=h, width=w, quality=25, colour="gray", model="rec32x20",
+        fingerprint=shipped.fingerprint, header_size=27,
+    )  # fmt: skip
+    assert header["payload"] == data[27:] and shipped.header_size == header_size("rec32x20") == 27
+
+
+def test_shipped_model_identity_is_stable(shipped, tmp_path):
+    assert shipped.name == "rec32x20" and "rec32x20" in shipped_models()
+    assert shipped.fingerprint == REC32X20_FINGERPRINT
+    # neither the memory format, a copy on disk under another name, nor a reload changes it
+    shipped.to(memory_format=torch.channels_last)
+    copy = Codec.load(shipped.save(tmp_path / "copy.pt"))
+    assert copy.fingerprint == REC32X20_FINGERPRINT and copy.name == "copy"  # the file's stem
+    # weights changed in place: the cached fingerprint is recomputed
+    with torch.no_grad():
+        next(copy.reccnn.parameters()).add_(1e-3)
+    assert copy.fingerprint != REC32X20_FINGERPRINT
+
+
+def test_name_is_stored_and_checked(tiny, tmp_path):
+    assert Codec.load(tiny.save(tmp_path / "tiny.pt")).name == "tiny"
+    assert Codec.from_state(tiny.state()).name == "tiny"
+    assert Codec(ComCNN(channels=8), None, metadata={"name": "meta"}).name == "meta"
+    unnamed = Codec(ComCNN(channels=8), RecCNN(channels=8, depth=3))
+    assert unnamed.name is None and unnamed.header_size == 19
+    with pytest.raises(ValueError, match="an unnamed model"):
+        tiny.decompress(unnamed.compress(np.zeros((16, 16), np.uint8), 50))
+    assert Codec.load(unnamed.save(tmp_path / "mödel-v2.pt")).name == "m_del-v2"  # file stem
+    for bad in ("x" * 33, "naïve", "tab\there"):
+        with pytest.raises(ValueError, match="printable ASCII"):
+            Codec(ComCNN(channels=8), None, name=bad)
+
+
+def test_a_file_from_another_model_is_refused_by_name(shipped, tiny, image):
+    image = np.ascontiguousarray(image[:160, :128])  # a crop: three decodes below
+    data = shipped.compress(image, 20)
+    with pytest.raises(ValueError, match=r"made by model 'rec32x20' \(fingerprint 9fb39cfa"):
+        tiny.decompress(data)
+    with pytest.raises(ValueError, match=r"this codec is model 'tiny'.*Codec.load\('rec32x20'\)"):
+        tiny.decompress(data)
+    with pytest.raises(ValueError, match="'bicubic'"):
+        BicubicCodec().decompress(data)
+    assert tiny.decompress(data, check_model=False).shape == image.shape  # on request
+    # the same weights under another name decode it: the fingerprint is the identity
+    renamed = Codec(shipped.comcnn, shipped.reccnn, name="renamed")
+    assert np.array_equal(renamed.decompress(data), shipped.decompress(data))
+
+
+def test_version_1_files_still_decode(shipped, tiny, image):
+    """A version 1 file is the 9-byte header + the same JPEG payload; it names no model.
+
+    (Checked once against the version 1 writer of git 931db78: on BSDS300 test images its
+    files are exactly ``pack_header(..., version=1)`` + the payload written here.)
+    """
+    image = np.ascontiguousarray(image[:160, :128])
+    data = shipped.compress(image, 15)
+    v1 = pack_header(*image.shape, 15, version=1) + data[shipped.header_size :]
+    header = parse_header(v1)
+    assert (header["version"], header["model"], header["fingerprint"]) == (1, None, None)
+    assert header["header_size"] == 9 and header["colour"] == "gray"
+    assert np.array_equal(shipped.decompress(v1), shipped.decompress(data))
+    assert tiny.decompress(v1).shape == image.shape  # no identity to check
+    with pytest.raises(ValueError, match="neither colour nor a model"):
+        pack_header(*image.shape, 15, colour="ycbcr", version=1)
+
+
+def test_huge_headers_are_refused_before_decoding(tiny, streams):
+    payload = streams[0][tiny.header_size :]
+    fp = tiny.fingerprint
+    side = int(MAX_PIXELS**0.5)
+    for h, w in ((65535, 65535), (side + 1, side), (65535, 8 * 1024)):
+        for bad in (pack_header(h, w, 10, "ycbcr", "tiny", fp) + payload,
+                    pack_header(h, w, 10, version=1) + payload):  # fmt: skip
+            start = time.perf_counter()
+            with pytest.raises(ValueError, match="above the decoder's limit"):
+                tiny.decompress(bad)
+            assert time.perf_counter() - start < 0.1
+    # at the limit, the JPEG's own header is checked before any pixel is decoded
+    with pytest.raises(ValueError, match=f"expected {side // 2}x{side // 2}"):
+        tiny.decompress(pack_header(side, side, 10, "gray", "tiny", fp) + payload)
+    with pytest.raises(ValueError, match="above the limit"):
+        tiny.compress(np.zeros((side + 2, side), np.uint8), 10)
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+FUZZ = settings(
+    max_examples=250,
+    deadline=None,  # a mutated stream may still decode in full; time is bounded below
+    derandomize=True,  # the same inputs on every run: CI does not flake
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _peak_rss_reset() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM (Linux)
+        return True
+    except OSError:
+        return False
+
+
+def _status(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+def _decode_or_valueerror(codec, data: bytes) -> None:
+    """Decoding either succeeds with the header's shape or raises ValueError; nothing else."""
+    start = time.perf_counter()
+    try:
+        out = codec.decompress(data)
+    except ValueError as err:
+        assert str(err)
+    else:
+        header = parse_header(data)
+        channels = () if header["colour"] == "gray" else (3,)
+        assert out.shape == (header["height"], header["width"], *channels)
+        assert out.dtype == np.uint8
+    assert time.perf_counter() - start < 5.0
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_fuzz_random_bytes(data):
+    try:
+        parse_header(data)
+    except ValueError:
+        pass
+    try:
+        parse_header(MAGIC + data)
+    except ValueError:
+        pass
+
+
+@FUZZ
+@given(version=st.sampled_from([1, 2]), rest=st.binary(max_size=300))
+def test_fuzz_random_bytes_after_a_valid_start(tiny, version, rest):
+    _decode_or_valueerror(tiny, MAGIC + bytes([version]) + rest)
+
+
+@st.composite
+def mutated(draw, streams):
+    data = bytearray(draw(st.sampled_from(streams)))
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["flip", "truncate", "insert", "delete", "byte", "header"]))
+        if not data:
+            break
+        i = draw(st.integers(0, len(data) - 1))
+        if kind == "flip":
+            data[i] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "truncate":
+            del data[i:]
+        elif kind == "insert":
+            data[i:i] = draw(st.binary(min_size=1, max_size=16))
+        elif kind == "delete":
+            del data[i : i + draw(st.integers(1, 16))]
+        elif kind == "byte":
+            data[i] = draw(st.integers(0, 255))
+        else:  # the header's fields, where a flip matters most
+            data[draw(st.integers(0, min(len(data), 40) - 1))] = draw(st.integers(0, 255))
+    return bytes(data)
+
+
+def test_fuzz_mutated_real_bitstreams(tiny, streams):
+    """Bit flips, truncations, insertions and deletions of real streams: ValueError or an image."""
+    for data in streams:  # the unmutated streams decode
+        _decode_or_valueerror(tiny, data)
+    reset = _peak_rss_reset()
+    before = _status("VmRSS")
+    start = time.perf_counter()
+
+    @settings(FUZZ, max_examples=600)
+    @given(mutated(streams))
+    def check(data):
+        _decode_or_valueerror(tiny, data)
+
+    check()
+    assert time.perf_counter() - start < 60
+    if reset:  # memory did not blow up: at most ~100 MB above where it started
+        assert _status("VmHWM") - before < 100 * 2**20
+
+
+def test_the_jpeg_layer_refuses_foreign_payloads(tiny, kodak_crop, streams):
+    """Valid headers around payloads that are not what the header says."""
+    gray_header = streams[0][: tiny.header_size]
+    h, w = parse_header(streams[0])["height"], parse_header(streams[0])["width"]
+    png = Image.fromarray(kodak_crop)
+    import io
+
+    buf = io.BytesIO()
+    png.save(buf, format="PNG")
+    cmyk = io.BytesIO()
+    png.convert("CMYK").resize((w // 2, h // 2)).save(cmyk, format="JPEG")
+    rgb = io.BytesIO()  # a 4:2:0 colour JPEG of the right size, colour-converted by libjpeg
+    png.resize((w // 2, h // 2)).save(rgb, format="JPEG")
+    colour_header = pack_header(h, w, 30, "ycbcr", "tiny", tiny.fingerprint)
+    for bad, match in [
+        (gray_header + buf.getvalue(), "corrupt or truncated JPEG"),
+        (gray_header + cmyk.getvalue(), "not grayscale"),
+        (colour_header + cmyk.getvalue(), "not 3-component"),
+        (gray_header + jpeg.encode(np.zeros((h, w), np.uint8), 50), f"expected {h // 2}x{w // 2}"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            tiny.decompress(bad)
+    # a standard colour JPEG of the right size is read as its stored YCbCr planes
+    assert tiny.decompress(colour_header + rgb.getvalue()).shape == (h, w, 3)
