@@ -384,7 +384,7 @@ def run_ablation(
                     "val_bpp": float(best.val_bpp),
                     "val_gain_db": float(best.val_gain_db),
                     "params": sum(p.numel() for p in codec.reccnn.parameters()),
-                    "gmac_per_mpx": macs_per_pixel(codec.reccnn),
+                    "gmac_per_mpx": macs_per_pixel(codec.reccnn) / 1e3,
                     "summary": summary,
                     "curve": points,
                 }

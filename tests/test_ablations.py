@@ -99,6 +99,8 @@ def test_run_ablation_trains_evaluates_and_reads_back(small_corpus, bsds_test, t
     trained = results[results.steps > 0]
     assert len(trained) == 2 and calls == [500, 500]
     assert trained.wall_s.gt(0).all() and trained.params.gt(0).all()
+    macs = 9 * (4 + 16 + 4)  # BUDGET's RecCNN: 1->4, 4->4, 4->1
+    assert trained.gmac_per_mpx.eq(macs / 1e3).all()  # MACs/pixel x 1e6 pixels / 1e9
     assert results["bd_rate_psnr_%"].notna().all()
     assert set(curves.setting) == {10, 30, 60, 90} and len(curves) == 4 * len(results)
     # the bicubic row is the no-learning baseline, recomputed identically
