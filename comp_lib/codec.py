@@ -451,7 +451,7 @@ class Codec(_BitstreamCoder, nn.Module):
     name : str, optional
         The model's name, written into every bitstream header (printable ASCII,
         at most 32 characters); default ``metadata["name"]`` if any.
-        :meth:`load` sets it to the shipped name or the checkpoint's file stem.
+        :meth:`save` stores it; :meth:`load` falls back on the file's stem.
 
     Attributes
     ----------
@@ -508,7 +508,7 @@ class Codec(_BitstreamCoder, nn.Module):
                 f"name must be printable ASCII of at most {MAX_NAME_LENGTH} characters, "
                 f"got {name!r}"
             )
-        self.name = name or _clean_name(self.metadata.get("name"))
+        self.name = _clean_name(name) or _clean_name(self.metadata.get("name"))
         self.diff_jpeg = jpeg.DiffJPEG()
         self._fingerprint: tuple[tuple, str] | None = None
 
@@ -733,9 +733,11 @@ class Codec(_BitstreamCoder, nn.Module):
         map_location
             Passed to :func:`torch.load`.
 
-        The codec's :attr:`name` is the file's stem: the shipped name (``"rec32x20"``)
-        or, e.g., ``"best"`` for ``runs/x/best.pt`` (printable ASCII, at most 32
-        characters; others are replaced by ``_``).
+        The codec's :attr:`name` is the one it was saved with (a training run
+        saves its run folder's name, :func:`comp_lib.train.ship` the shipped
+        name), else the file's stem (printable ASCII, at most 32 characters;
+        others are replaced by ``_``). So a run's ``best.pt`` writes the same
+        header, and the same rate, as the codec that was validated in training.
         """
         file = Path(path)
         if not file.is_file():
@@ -752,7 +754,7 @@ class Codec(_BitstreamCoder, nn.Module):
         except Exception as err:  # torch raises many types for foreign files
             raise ValueError(f"{file} is not a readable torch checkpoint: {err}") from None
         codec = cls.from_state(state, source=str(file)).to(map_location)
-        codec.name = _clean_name(file.stem) or codec.name
+        codec.name = codec.name or _clean_name(file.stem)
         return codec
 
 

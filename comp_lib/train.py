@@ -34,6 +34,7 @@ settings on the CPU give the same log.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -178,6 +179,16 @@ class TrainConfig:
         d.pop("qualities")
         return d
 
+    def run_name(self) -> str:
+        """``"run-"`` and 8 hex digits of a hash of the settings: the codec's name in training.
+
+        It goes into every bitstream header (and so into every rate), and
+        ``best.pt``/``last.pt`` keep it, so that the same settings give the same
+        log wherever the run folder is.
+        """
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return "run-" + hashlib.sha256(blob).hexdigest()[:8]
+
 
 # --------------------------------------------------------------------------- validation
 
@@ -283,6 +294,7 @@ class Trainer:
                 residual=config.residual,
             ),
             metadata={"training": config.to_dict()},
+            name=config.run_name(),  # in every header: validation rates match the saved codec
         ).to(self.device)
         if config.channels_last:
             self.codec.to(memory_format=torch.channels_last)
@@ -539,6 +551,7 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     best = codec.metadata.get("validation", {})
     config = codec.metadata.get("training", {})
     codec.metadata |= {"name": name}
+    codec.name = name  # the shipped name goes into every header it writes
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     path = codec.save(WEIGHTS_DIR / f"{name}.pt")
     log.to_csv(WEIGHTS_DIR / f"{name}.log.csv", index=False)
