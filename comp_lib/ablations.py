@@ -379,7 +379,7 @@ def run_ablation(
                     "config": config.to_dict(),
                     "n_images": n,
                     "steps": int(log.step.iloc[-1]),
-                    "wall_s": round(wall, 1),
+                    "wall_s": round(wall, 3),
                     "val_psnr": float(best.val_psnr),
                     "val_bpp": float(best.val_bpp),
                     "val_gain_db": float(best.val_gain_db),

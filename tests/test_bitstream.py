@@ -86,7 +86,8 @@ def test_shipped_model_identity_is_stable(shipped, tmp_path):
     # neither the memory format, a copy on disk under another name, nor a reload changes it
     shipped.to(memory_format=torch.channels_last)
     copy = Codec.load(shipped.save(tmp_path / "copy.pt"))
-    assert copy.fingerprint == REC32X20_FINGERPRINT and copy.name == "copy"  # the file's stem
+    # the name it was saved with, not the file's stem: same weights, same identity
+    assert copy.fingerprint == REC32X20_FINGERPRINT and copy.name == "rec32x20"
     # weights changed in place: the cached fingerprint is recomputed
     with torch.no_grad():
         next(copy.reccnn.parameters()).add_(1e-3)
