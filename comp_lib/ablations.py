@@ -56,7 +56,7 @@ from tqdm.auto import tqdm
 from comp_lib.codec import BicubicCodec, Codec
 from comp_lib.evaluate import at_rates, bd_table, evaluate, rd_curves
 from comp_lib.models import RecCNN
-from comp_lib.train import TrainConfig, Trainer
+from comp_lib.train import TrainConfig, Trainer, _atomic_write
 
 __all__ = [
     "ABLATIONS",
@@ -268,12 +268,6 @@ def _key(config: TrainConfig, n_images: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
-
-
 def _test_summary(codec, label, test_images, qualities, jpeg_curve, max_rate) -> tuple[dict, list]:
     """Code the test images; BD-rate, values at 0.3 bpp and per-quality gains over JPEG."""
     start = time.perf_counter()
@@ -388,7 +382,8 @@ def run_ablation(
                     "summary": summary,
                     "curve": points,
                 }
-                _write_json(result_file, done)
+                text = json.dumps(done, indent=1).encode()
+                _atomic_write(result_file, lambda f, text=text: f.write(text))
             codecs[(variant.label, seed)] = run_dir / "best.pt"
             record |= {
                 "run": run_dir.name,

@@ -410,11 +410,15 @@ class Trainer:
         self.opt_rec.step()
         return float(loss.detach())
 
-    def _warm_start(self) -> None:
-        """Start from the no-learning baseline: ComCNN downsamples, RecCNN is the identity."""
+    def _reccnn_as_identity(self) -> None:
+        """Zero RecCNN's last layer: no residual, so RecCNN starts as the identity."""
         last = [m for m in self.codec.reccnn.modules() if isinstance(m, nn.Conv2d)][-1]
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
+
+    def _warm_start(self) -> None:
+        """Start from the no-learning baseline: ComCNN downsamples, RecCNN is the identity."""
+        self._reccnn_as_identity()
         if self.codec.comcnn is not None:
             self.codec.comcnn.init_as_downsampler(self.train_images[:64])
 
@@ -433,9 +437,7 @@ class Trainer:
         if not copied:
             raise ValueError(f"init {self.config.init}: no network matches this configuration")
         if "reccnn" not in copied:
-            last = [m for m in self.codec.reccnn.modules() if isinstance(m, nn.Conv2d)][-1]
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+            self._reccnn_as_identity()
 
     # ---------------------------------------------------------------- persistence
 
