@@ -1,15 +1,19 @@
-"""Quality of a trained codec against JPEG at equal rate, on BSDS300 test (the issue's target).
+"""Quality of the shipped codecs against JPEG at equal rate, on BSDS300 test (issue 4's target).
 
 The 100 BSDS300 test images in grayscale at native size (481x321 and 321x481: odd
-sides, coded as a 241x161 compact image and cropped back after upsampling), bpp from
-the real bytes of each bitstream, header included. Our codec sweeps the inner JPEG
-quality; the anchor is JPEG with the same `comp_lib.jpeg` settings (optimized
-Huffman) at qualities 1..95; the no-learning baseline (bicubic /2, JPEG, bicubic x2)
-is shown too. Writes ``reports/tables/model_quality_<name>.{csv,md}`` with
-BD-rate up to 0.6 bpp and PSNR/SSIM at 0.1, 0.2, 0.3 and 0.5 bpp, and the
+sides; a down/up model codes a 241x161 compact image and crops back after
+upsampling, a post-filter codes the image itself), bpp from the real bytes of each
+bitstream, header included. Each model sweeps its inner JPEG quality; a ladder
+(``--ladder``, :class:`comp_lib.codec.Ladder`: the best shipped model at each rate,
+chosen on validation images) is run as a codec of its own. The anchor is JPEG with
+the same `comp_lib.jpeg` settings (optimized Huffman) at qualities 1..95; the
+no-learning baseline (bicubic /2, JPEG, bicubic x2) is shown too. Writes
+``reports/tables/model_quality_<name>.{csv,md}`` with BD-rate up to 0.6 bpp and
+PSNR/SSIM at 0.1, 0.2, 0.3 and 0.5 bpp, ``model_quality_<name>_bd.csv`` and the
 per-setting curves as ``model_quality_<name>_curves.csv``.
 
-Usage: ``python benchmarks/model_quality.py MODEL [--name NAME] [--qualities ...] [--limit N]``
+Usage: ``python benchmarks/model_quality.py MODEL [MODEL ...] [--ladder NAME] [--name NAME]
+[--limit N]``
 """
 
 from __future__ import annotations
@@ -20,35 +24,51 @@ import time
 import pandas as pd
 import torch
 
-from comp_lib.codec import BicubicCodec, Codec
+from comp_lib.codec import BicubicCodec, Codec, Ladder
 from comp_lib.config import tables_dir
 from comp_lib.data import load_dataset_gray
 from comp_lib.evaluate import JPEGCodec, at_rates, bd_table, evaluate, rd_curves
 
 JPEG_QUALITIES = (1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95)
+#: inner qualities of a down/up model (its compact image needs higher qualities for a rate)
 OUR_QUALITIES = (5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90)
+#: inner qualities of a post-filter (the image itself is coded: JPEG's own range up to 0.6 bpp+)
+POST_QUALITIES = (1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30)
 
 
 def main() -> None:
     from _common import write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="checkpoint file or shipped model name")
-    parser.add_argument("--name", default=None)
-    parser.add_argument("--qualities", type=int, nargs="+", default=list(OUR_QUALITIES))
+    parser.add_argument("models", nargs="*", help="checkpoint files or shipped model names")
+    parser.add_argument("--ladder", default=None, help="a shipped ladder (or ladder file)")
+    parser.add_argument("--name", default=None, help="table name (default: the first codec)")
     parser.add_argument("--limit", type=int, default=None, help="first N test images only")
     parser.add_argument("--max-rate", type=float, default=0.6)
     args = parser.parse_args()
+    if not args.models and not args.ladder:
+        parser.error("name at least one model or a --ladder")
     torch.set_num_threads(torch.get_num_threads())
-    name = args.name or str(args.model).split("/")[-1].removesuffix(".pt")
+    names = [str(m).split("/")[-1].removesuffix(".pt") for m in args.models]
+    name = args.name or (args.ladder if args.ladder else names[0])
     images = load_dataset_gray("bsds300_test", limit=args.limit)
-    codec = Codec.load(args.model).eval()
     start = time.perf_counter()
-    rows = pd.concat([
+    frames = [
         evaluate(JPEGCodec(), images, JPEG_QUALITIES, "JPEG"),
         evaluate(BicubicCodec(), images, OUR_QUALITIES, "bicubic+JPEG"),
-        evaluate(codec, images, args.qualities, name),
-    ])  # fmt: skip
+    ]
+    described = []
+    for model, label in zip(args.models, names, strict=True):
+        codec = Codec.load(model).eval()
+        qualities = POST_QUALITIES if codec.comcnn is None else OUR_QUALITIES
+        frames.append(evaluate(codec, images, qualities, label))
+        described.append(f"- `{label}`: {codec.metadata.get('training', {})}")
+    if args.ladder:
+        ladder = Ladder.load(args.ladder)
+        frames.append(evaluate(ladder, images, ladder.settings, ladder.name))
+        rungs = ", ".join(f"{m} q{q}" for m, q in ladder.rungs)
+        described.append(f"- `{ladder.name}` (ladder, chosen on validation images): {rungs}")
+    rows = pd.concat(frames, ignore_index=True)
     seconds = time.perf_counter() - start
     curves = rd_curves(rows)
     curves.to_csv(tables_dir() / f"model_quality_{name}_curves.csv", index=False)
@@ -56,15 +76,18 @@ def main() -> None:
     fixed = at_rates(curves).pivot(index="bpp", columns="codec", values=["psnr", "ssim"])
     fixed.columns = [f"{m} {c}" for m, c in fixed.columns]
     fixed = fixed.reset_index()
-    gain = fixed.get(f"psnr {name}") - fixed.get("psnr JPEG")
-    fixed[f"psnr gain {name} - JPEG"] = gain
-    ours = curves[curves.codec == name]
+    for label in [*names, *([ladder.name] if args.ladder else [])]:
+        fixed[f"psnr gain {label} - JPEG"] = fixed.get(f"psnr {label}") - fixed.get("psnr JPEG")
+    decode = curves.groupby("codec").decode_ms.mean().round(0)
+    models = "\n".join(described)
     notes = f"""
 {len(images)} BSDS300 test images, grayscale, native size; bpp from real bytes (header
-included); JPEG anchor with the same settings (baseline, optimized Huffman). Model
-`{args.model}`: {codec.metadata.get("training", {})}. BD-rate over the rates both curves
-cover up to {args.max_rate} bpp (pchip). Mean decode time of our codec:
-{ours.decode_ms.mean():.0f} ms per image. Whole evaluation: {seconds:.0f} s.
+included); JPEG anchor with the same settings (baseline, optimized Huffman). BD-rate over
+the rates both curves cover up to {args.max_rate} bpp (pchip). Codecs:
+
+{models}
+
+Mean decode time per image (ms): {decode.to_dict()}. Whole evaluation: {seconds:.0f} s.
 Generated by `benchmarks/model_quality.py`.
 
 ## Bjontegaard deltas against JPEG
@@ -76,7 +99,7 @@ Generated by `benchmarks/model_quality.py`.
     path = write_table(fixed.round(4), f"model_quality_{name}", f"{name} against JPEG", notes)
     bd.to_csv(tables_dir() / f"model_quality_{name}_bd.csv", index=False)
     print(bd.round(3).to_string(index=False))
-    print(fixed.round(3).to_string(index=False))
+    print(fixed.round(3).T.to_string())
     print(f"wrote {path}")
 
 

@@ -41,6 +41,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,11 +61,13 @@ __all__ = [
     "build_corpus",
     "default_sources",
     "find_leaks",
+    "holdout_images",
     "ALPHA_POLICIES",
     "list_images",
     "load_dataset_gray",
     "load_gray",
     "load_image",
+    "native_tiles",
     "read_image",
     "read_raw_rgb",
     "resize",
@@ -486,6 +489,74 @@ class Corpus:
         """Files that were skipped or dropped, with the reason."""
         bad = self.index[self.index.split.isin(["skipped", "dropped"])]
         return bad[["path", "source", "split", "reason"]].reset_index(drop=True)
+
+
+def native_tiles(corpus: Corpus, split: str = "train", tile: int = 180) -> np.ndarray:
+    """Tiles of a corpus split's source images at their native scale.
+
+    :func:`build_corpus` stretches every image to ``size x size`` (the
+    dissertation's protocol), which shrinks a 481x321 BSDS300 photo by 2.7x in
+    one direction and 1.8x in the other. A codec tested at native size (the
+    issue's standard protocol) is better trained at the scale it will see:
+    this re-reads the same files (same draw, same split, same leakage guard),
+    rounds them to 8 bits as the test images are, and cuts each into
+    ``tile x tile`` tiles that cover it (overlapping when the side is not a
+    multiple of ``tile``; 6 tiles for a 481x321 image). Files smaller than
+    ``tile`` on a side are skipped with a warning.
+
+    Parameters
+    ----------
+    corpus : Corpus
+    split : {"train", "val"}
+    tile : int
+        Tile side (patches are drawn from tiles, so it bounds the patch size).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N, tile, tile)`` float32 in [0, 1], in the split's order.
+    """
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    rows = corpus.index[corpus.index.split == split].sort_values("position")
+    tiles = []
+    for rel in rows.path:
+        path = Path(rel) if Path(rel).is_absolute() else data_dir() / rel
+        image = np.round(read_image(path) * 255) / np.float32(255)
+        h, w = image.shape
+        if min(h, w) < tile:
+            warnings.warn(f"{rel}: {w}x{h} is smaller than a {tile}x{tile} tile; skipped",
+                          stacklevel=2)  # fmt: skip
+            continue
+        tops = np.linspace(0, h - tile, -(-h // tile)).round().astype(int)
+        lefts = np.linspace(0, w - tile, -(-w // tile)).round().astype(int)
+        tiles += [image[t : t + tile, s : s + tile] for t in tops for s in lefts]
+    if not tiles:
+        raise ValueError(f"no {split} image of the corpus is at least {tile}x{tile}")
+    return np.stack(tiles).astype(np.float32)
+
+
+def holdout_images(corpora: Sequence[Corpus]) -> list[tuple[str, np.ndarray]]:
+    """Validation images that no corpus trains on, at native size, as 8-bit grayscale.
+
+    Models trained on different corpora (say 500 and 600 images, whose
+    validation splits differ) can be compared, or combined into a
+    :class:`~comp_lib.codec.Ladder`, without the test set and without images
+    any of them saw in training: the files in some corpus's ``val`` split and in
+    no corpus's ``train`` split, sorted by path.
+    """
+    val, train = set(), set()
+    for corpus in corpora:
+        val |= set(corpus.index.path[corpus.index.split == "val"])
+        train |= set(corpus.index.path[corpus.index.split == "train"])
+    paths = sorted(val - train)
+    if not paths:
+        raise ValueError("every validation image of these corpora is in a training split")
+    out = []
+    for rel in paths:
+        path = Path(rel) if Path(rel).is_absolute() else data_dir() / rel
+        out.append((path.stem, load_gray(path)))
+    return out
 
 
 def default_sources() -> list[Path]:

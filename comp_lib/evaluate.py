@@ -33,7 +33,10 @@ __all__ = [
     "JPEGCodec",
     "at_rates",
     "bd_table",
+    "choose_ladder",
+    "envelope",
     "evaluate",
+    "ladder_rows",
     "per_image_gain",
     "provenance",
     "rd_curves",
@@ -145,6 +148,94 @@ def bd_table(
             row["bd_psnr_db"] = float("nan")
         out.append(row)
     return pd.DataFrame(out)
+
+
+def envelope(curves: pd.DataFrame, codecs: Sequence[str], metric: str = "psnr") -> pd.DataFrame:
+    """The upper envelope of several codecs' mean curves: the best of them at each rate.
+
+    The points of ``codecs`` sorted by rate, keeping each one that beats every
+    point at a lower rate in ``metric``. Each kept row keeps its ``codec`` and
+    ``setting``, so the envelope is a list of real operating points (a
+    :class:`~comp_lib.codec.Ladder`), not an interpolation.
+    """
+    pts = curves[curves.codec.isin(list(codecs))].sort_values(["bpp", metric])
+    if pts.empty:
+        raise ValueError(f"no curve of {list(codecs)} in {sorted(curves.codec.unique())}")
+    keep, best = [], -math.inf
+    for i, v in zip(pts.index, pts[metric], strict=True):
+        if v > best:
+            keep.append(i)
+            best = v
+    return pts.loc[keep].reset_index(drop=True)
+
+
+def choose_ladder(
+    models: dict,
+    images: Sequence[tuple[str, np.ndarray]],
+    qualities: Iterable[int],
+    name: str = "ladder",
+    progress: bool = True,
+):
+    """Build a :class:`~comp_lib.codec.Ladder` from the models' PSNR envelope on ``images``.
+
+    Every model codes every image at every quality; the rungs are the points of
+    the upper envelope (:func:`envelope`) of the mean curves. Pass validation
+    images, not the test set, so that the test results stay unbiased.
+
+    Parameters
+    ----------
+    models : dict of str to Codec
+        Keyed by each codec's name.
+    images : sequence of (name, uint8 image)
+    qualities : iterable of int
+        Inner JPEG qualities to try for every model.
+
+    Returns
+    -------
+    (Ladder, pandas.DataFrame)
+        The ladder and the curves it was chosen from.
+    """
+    from comp_lib.codec import Ladder
+
+    qualities = list(qualities)
+    rows = pd.concat([evaluate(c, images, qualities, n, progress=progress)
+                      for n, c in models.items()], ignore_index=True)  # fmt: skip
+    curves = rd_curves(rows)
+    best = envelope(curves, list(models))
+    rungs = [(str(r.codec), int(r.setting)) for r in best.itertuples()]
+    return Ladder(models, rungs, name=name, bpp=best.bpp.round(4).tolist()), curves
+
+
+def ladder_rows(rows: pd.DataFrame, ladder, name: str, models: dict | None = None) -> pd.DataFrame:
+    """A :class:`~comp_lib.codec.Ladder`'s rows, read from its models' rows.
+
+    Coding with rung ``i`` *is* coding with that rung's model at that rung's
+    quality (same bytes, same output: the codecs are deterministic), so a
+    ladder need not be run twice when its models were: each rung's rows are
+    copied from ``rows`` with ``codec=name`` and ``setting=i``.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Rows of :func:`evaluate` holding every rung's model and quality.
+    ladder : Ladder
+    name : str
+        The ladder's name in the returned rows.
+    models : dict of str to str, optional
+        Model name -> codec name in ``rows``, for models evaluated under another
+        name (default: the model's own name).
+    """
+    models = models or {}
+    out = []
+    for i, (model, quality) in enumerate(ladder.rungs):
+        label = models.get(model, model)
+        part = rows[(rows.codec == label) & (rows.setting == quality)]
+        if part.empty:
+            raise ValueError(
+                f"rung {i} ({model} q{quality}): no rows of codec {label!r} at {quality}"
+            )
+        out.append(part.assign(codec=name, setting=i))
+    return pd.concat(out, ignore_index=True)
 
 
 def at_rates(curves: pd.DataFrame, rates: Sequence[float] = (0.1, 0.2, 0.3, 0.5)) -> pd.DataFrame:

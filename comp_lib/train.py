@@ -56,7 +56,7 @@ from comp_lib.config import device as default_device
 from comp_lib.metrics import psnr, ssim, ssim_torch
 from comp_lib.models import ComCNN, RecCNN
 
-__all__ = ["SCHEMES", "TrainConfig", "Trainer", "jpeg_curve", "ship", "validate"]
+__all__ = ["SCHEMES", "TrainConfig", "Trainer", "jpeg_curve", "ship", "ship_ladder", "validate"]
 
 SCHEMES = ("alternating", "dissertation", "end_to_end", "post_filter")
 LOSSES = ("mse", "l1", "ssim")
@@ -124,6 +124,11 @@ class TrainConfig:
         paper's RecCNN train 20% slower (benchmarks/train_speed.py), although it
         makes inference 1.4x faster.
     seed : int
+    native_tiles : int
+        Train and validate on tiles of this side cut from the corpus's images
+        at their native scale (:func:`comp_lib.data.native_tiles`) instead of
+        the corpus's stretched 180x180 images; 0 (default) = the corpus. Read
+        by :func:`main` and the notebooks, which build the arrays.
     """
 
     scheme: str = "alternating"
@@ -151,6 +156,7 @@ class TrainConfig:
     precision: str = "fp32"
     channels_last: bool = False
     seed: int = 0
+    native_tiles: int = 0
     qualities: list[int] = field(init=False, repr=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -177,6 +183,8 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d.pop("qualities")
+        if not d["native_tiles"]:  # stored only when on: older runs keep their names
+            d.pop("native_tiles")
         return d
 
     def run_name(self) -> str:
@@ -552,7 +560,9 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     log = pd.read_csv(run_dir / "log.csv")
     best = codec.metadata.get("validation", {})
     config = codec.metadata.get("training", {})
-    codec.metadata |= {"name": name}
+    data_file = run_dir / "data.json"
+    data = json.loads(data_file.read_text()) if data_file.is_file() else {}
+    codec.metadata |= {"name": name, "data": data}
     codec.name = name  # the shipped name goes into every header it writes
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     path = codec.save(WEIGHTS_DIR / f"{name}.pt")
@@ -561,14 +571,36 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     cpu = cpu_name()
     hours = log.seconds.sum() / 3600
     rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
+    rec = codec.reccnn.config
+    body = f"{rec['channels']} channels x {rec['depth']} layers" + (
+        f", body at 1/{rec['shuffle']} resolution" if rec.get("shuffle", 1) > 1 else ""
+    )
+    if codec.comcnn is None:
+        what = (f"RecCNN only ({body}): a JPEG post-filter at full resolution, the *RecCNN "
+                "only* configuration of Jiang et al. (2017), Table I")  # fmt: skip
+    else:
+        what = f"ComCNN + RecCNN ({body}) of Jiang et al. (2017)"
+    if config.get("native_tiles"):
+        tile = config["native_tiles"]
+        data_line = (
+            f"{data.get('train', '?')} tiles of {tile}x{tile} cut at native scale from the "
+            f"{data.get('train_files', '?')} training images of the corpus "
+            f"(`notebooks/00_preprocessing` with {data.get('n_images', '?')} images: BSDS300 "
+            f"train and Train400, grayscale), validated on the first {data.get('val', '?')} "
+            "tiles of its validation images"
+        )
+    else:
+        data_line = (
+            f"the default corpus of `notebooks/00_preprocessing`, "
+            f"{data.get('train', 450)} training images (BSDS300 train and Train400, grayscale, "
+            "180x180), validated on the first validation images"
+        )
     card = f"""# Model card: {name}
 
-ComCNN + RecCNN ({codec.reccnn.config["channels"]} channels x {codec.reccnn.config["depth"]} \
-layers) of Jiang et al. (2017), {n_params:,} parameters, {path.stat().st_size / 1e6:.2f} MB (fp32).
+{what}, {n_params:,} parameters, {path.stat().st_size / 1e6:.2f} MB (fp32).
 Load it with `Codec.load("{name}")`.
 
-- **Data**: the default corpus of `notebooks/00_preprocessing`, 450 training images (BSDS300
-  train and Train400, grayscale, 180x180), validated on the first validation images.
+- **Data**: {data_line}.
 - **Training**: `comp_lib.train`, scheme `{config.get("scheme")}`, {int(log.step.iloc[-1])}
   RecCNN steps over {len(log)} epochs; shipped epoch {best.get("epoch", "?")} (best validation
   gain over JPEG at equal bpp). Wall time {hours:.2f} h on {cpu} ({os.cpu_count()} cores, CPU
@@ -592,6 +624,49 @@ Training log: `{name}.log.csv`.
     return path
 
 
+def ship_ladder(name: str, models: list[str], qualities, progress: bool = True) -> Path:
+    """Ship the best of several shipped models at each rate as ``weights/<name>.ladder.json``.
+
+    The rungs come from the models' PSNR envelope
+    (:func:`comp_lib.evaluate.choose_ladder`) on the validation images that
+    none of them trained on (:func:`comp_lib.data.holdout_images`; each model's
+    corpus size is read from its metadata, 500 by default), at native size:
+    never the test set. Writes the ladder and a card ``<name>.ladder.md`` with
+    the rungs and the curves they were chosen from.
+    """
+    from comp_lib.config import WEIGHTS_DIR, git_commit
+    from comp_lib.data import build_corpus, holdout_images
+    from comp_lib.evaluate import choose_ladder
+
+    codecs = {m: Codec.load(m).eval() for m in models}
+    sizes = sorted({int(c.metadata.get("data", {}).get("n_images", 500)) for c in codecs.values()})
+    corpora = [build_corpus(n_images=n, progress=False) for n in sizes]
+    images = holdout_images(corpora)
+    ladder, curves = choose_ladder(codecs, images, qualities, name=name, progress=progress)
+    path = ladder.save(WEIGHTS_DIR / f"{name}.ladder.json")
+    chosen = pd.DataFrame(ladder.rungs, columns=["model", "quality"])
+    chosen["holdout_bpp"] = ladder.bpp
+    on = curves.set_index(["codec", "setting"])
+    chosen["holdout_psnr"] = [round(float(on.loc[r, "psnr"]), 3) for r in ladder.rungs]
+    card = f"""# Ladder: {name}
+
+The best of the shipped models {", ".join(f"`{m}`" for m in models)} at each rate: rung
+`i` of `Ladder.load("{name}")` codes with the model and inner JPEG quality below (the
+setting of `compress`), and `decompress` picks the model the header names. Chosen on the
+upper PSNR envelope of the models' mean curves over {len(images)} validation images at native
+size that none of them trained on (corpora of {sizes} images; qualities {list(qualities)}),
+never on the test set. git {git_commit()}.
+
+{chosen.to_markdown(index=False)}
+
+## Curves it was chosen from
+
+{curves[["codec", "setting", "bpp", "psnr", "ssim"]].round(4).to_markdown(index=False)}
+"""
+    (WEIGHTS_DIR / f"{name}.ladder.md").write_text(card)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: train on the default corpus, resuming from ``OUT/last.pt`` when present.
 
@@ -599,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import argparse
 
-    from comp_lib.data import build_corpus
+    from comp_lib.data import build_corpus, native_tiles
 
     parser = argparse.ArgumentParser(prog="python -m comp_lib.train", description=main.__doc__)
     parser.add_argument("--out", required=True, help="run folder (checkpoints, log.csv)")
@@ -607,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-images", type=int, default=500, help="corpus size (train + val)")
     parser.add_argument("--quiet", action="store_true")
     defaults = TrainConfig()
-    for name, value in defaults.to_dict().items():
+    for name, value in (defaults.to_dict() | {"native_tiles": 0}).items():
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):
             parser.add_argument(
@@ -626,7 +701,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     config = TrainConfig(**args)
     corpus = build_corpus(n_images=n_images, progress=not quiet)
-    trainer = Trainer(config, corpus.train, corpus.val[:val_images], out)
+    train, val = corpus.train, corpus.val
+    if config.native_tiles:
+        train, val = (native_tiles(corpus, s, config.native_tiles) for s in ("train", "val"))
+    trainer = Trainer(config, train, val[:val_images], out)
+    data = dict(n_images=n_images, corpus=corpus.params["key"][:16],
+                train_files=len(corpus.train), val_files=len(corpus.val),
+                train=len(train), val=len(trainer.val_images))  # fmt: skip
+    (trainer.out_dir / "data.json").write_text(json.dumps(data, indent=1) + "\n")
     trainer.fit(resume=True, progress=not quiet)
     return 0
 

@@ -337,3 +337,25 @@ def test_a_folder_of_camera_raws_builds_like_raise(tmp_path, small_sources, cach
     assert corpus.train.shape == (2, 64, 64) and len(corpus.problems()) == 0
     assert set(corpus.index[corpus.index.split == "train"].height) == {1088, 724}  # half size
     assert all(0.05 < img.mean() < 0.95 for img in corpus.train)
+
+
+def test_native_tiles_cover_each_image_at_its_own_scale(small_sources, cache):
+    from comp_lib.data import native_tiles
+
+    kw = dict(size=32, progress=False, test_source=small_sources["test"])
+    corpus = build_corpus([small_sources["a"]], n_images=10, val_fraction=0.2, **kw)
+    tiles = native_tiles(corpus, "train", tile=180)
+    # 8 BSDS300 photos of 481x321 (or 321x481): 3 x 2 overlapping 180x180 tiles each
+    assert tiles.shape == (8 * 6, 180, 180) and tiles.dtype == np.float32
+    assert np.allclose(tiles * 255, np.round(tiles * 255), atol=1e-4)  # 8-bit levels
+    row = corpus.index[(corpus.index.split == "train") & (corpus.index.position == 0)].iloc[0]
+    native = np.round(read_image(data_mod.data_dir() / row.path) * 255) / 255
+    h, w = native.shape
+    assert np.array_equal(tiles[0], native[:180, :180])  # not resized: the same pixels
+    assert np.array_equal(tiles[5], native[h - 180 :, w - 180 :])  # the far corner
+    assert len(native_tiles(corpus, "val", tile=180)) == 2 * 6
+    with pytest.warns(UserWarning, match="smaller than"):
+        with pytest.raises(ValueError, match="no train image"):
+            native_tiles(corpus, "train", tile=400)
+    with pytest.raises(ValueError, match="split"):
+        native_tiles(corpus, "test")

@@ -79,3 +79,96 @@ def test_a_codec_that_changes_the_size_is_caught(bsds_test):
 
     with pytest.raises(ValueError, match="returned"):
         evaluate(Cropper(), bsds_test[:1], [10], "cropper", progress=False)
+
+
+def _identity_post_filter(name: str):
+    """JPEG + a RecCNN that starts as the identity: a real Codec that codes like JPEG."""
+    import torch
+
+    from comp_lib.codec import Codec
+    from comp_lib.models import RecCNN
+
+    rec = RecCNN(channels=4, depth=2)
+    for m in rec.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.zeros_(m.weight)
+            torch.nn.init.zeros_(m.bias)
+    return Codec(None, rec, name=name).eval()
+
+
+def test_envelope_keeps_the_best_point_at_each_rate():
+    from comp_lib.evaluate import envelope
+
+    curves = pd.DataFrame(dict(
+        codec=["a", "a", "a", "b", "b", "b", "c"],
+        setting=[1, 2, 3, 1, 2, 3, 1],
+        bpp=[0.1, 0.2, 0.4, 0.15, 0.3, 0.5, 0.05],
+        psnr=[24.0, 25.0, 26.0, 23.0, 27.0, 29.0, 30.0],
+    ))  # fmt: skip
+    best = envelope(curves, ["a", "b"])  # "c" is not asked for
+    assert list(zip(best.codec, best.setting, strict=True)) == [("a", 1), ("a", 2), ("b", 2),
+                                                                ("b", 3)]  # fmt: skip
+    assert best.bpp.is_monotonic_increasing and best.psnr.is_monotonic_increasing
+    with pytest.raises(ValueError, match="no curve"):
+        envelope(curves, ["zz"])
+
+
+def test_choose_ladder_on_real_images_and_code_with_it(bsds_test, tmp_path):
+    """Bicubic down/up wins at the lowest rates, JPEG at full size above: both are rungs."""
+    from comp_lib.codec import Ladder
+    from comp_lib.evaluate import choose_ladder
+
+    models = {"bicubic": BicubicCodec(), "post": _identity_post_filter("post")}
+    ladder, curves = choose_ladder(models, bsds_test[:2], [2, 10, 40, 90], progress=False)
+    assert {m for m, _ in ladder.rungs} == {"bicubic", "post"}
+    assert ladder.rungs[0][0] == "bicubic" and ladder.rungs[-1] == ("post", 90)
+    assert ladder.bpp == sorted(ladder.bpp) and len(ladder.bpp) == len(ladder.rungs)
+    # coding through the ladder is coding with the rung's model at the rung's quality
+    rows = evaluate(ladder, bsds_test[:2], ladder.settings, "ladder", progress=False)
+    for r in rows.itertuples():
+        model, quality = ladder.rungs[r.setting]
+        ref = curves[(curves.codec == model) & (curves.setting == quality)]
+        assert r.bytes > 0 and model in ladder.codecs and len(ref) == 1
+    mean = rd_curves(rows)
+    assert np.allclose(mean.bpp.to_numpy(), ladder.bpp, atol=1e-4)
+    name, image = bsds_test[0]
+    data = ladder.compress(image, len(ladder.rungs) - 1)
+    assert np.array_equal(ladder.decompress(data), models["post"].decompress(data))
+    assert ladder.setting_for_bpp(0.0) == 0 and ladder.setting_for_bpp(99) == len(ladder.rungs) - 1
+    # errors name the problem
+    with pytest.raises(ValueError, match="rung"):
+        ladder.compress(image, len(ladder.rungs))
+    with pytest.raises(ValueError, match="not on ladder"):
+        ladder.decompress(_identity_post_filter("other").compress(image, 10))
+    with pytest.raises(ValueError, match="no codec named"):
+        Ladder(models, [("nope", 10)])
+    with pytest.raises(ValueError, match="writes the name"):
+        Ladder({"x": models["post"]}, [("x", 10)])
+    saved = ladder.save(tmp_path / "mine.ladder.json")
+    assert json.loads(saved.read_text())["rungs"][-1] == ["post", 90]
+    with pytest.raises(FileNotFoundError, match="no shipped ladder"):
+        Ladder.load("no-such-ladder")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ValueError, match="not a ladder file"):
+        Ladder.load(tmp_path / "bad.json")
+
+
+def test_ladder_rows_are_the_rows_of_running_the_ladder(bsds_test):
+    from comp_lib.codec import Ladder
+    from comp_lib.evaluate import ladder_rows
+
+    models = {"bicubic": BicubicCodec(), "post": _identity_post_filter("post")}
+    ladder = Ladder(models, [("bicubic", 10), ("post", 5), ("post", 30)], name="mine")
+    images = bsds_test[:2]
+    parts = pd.concat([
+        evaluate(models["bicubic"], images, [10, 50], "bicubic+JPEG", progress=False),
+        evaluate(models["post"], images, [5, 30], "post", progress=False),
+    ])  # fmt: skip
+    copied = ladder_rows(parts, ladder, "mine", models={"bicubic": "bicubic+JPEG"})
+    ran = evaluate(ladder, images, ladder.settings, "mine", progress=False)
+    cols = ["image", "codec", "setting", "bytes", "bpp", "psnr", "ssim"]
+    key = ["setting", "image"]
+    pd.testing.assert_frame_equal(copied[cols].sort_values(key).reset_index(drop=True),
+                                  ran[cols].sort_values(key).reset_index(drop=True))  # fmt: skip
+    with pytest.raises(ValueError, match="rung 0"):
+        ladder_rows(parts, ladder, "mine")  # bicubic's rows are under another name

@@ -166,3 +166,11 @@ def test_init_from_a_checkpoint_and_frozen_comcnn(images, tmp_path):
     t.fit(progress=False)
     assert same(params(start.comcnn), params(t.codec.comcnn))  # ComCNN frozen: the rate is kept
     assert not same(params(start.reccnn), params(t.codec.reccnn))
+
+
+def test_native_tiles_setting_names_the_run_only_when_on():
+    """Adding the setting kept every earlier run's name (and its bitstream headers)."""
+    off, on = TrainConfig(), TrainConfig(native_tiles=180)
+    assert "native_tiles" not in off.to_dict() and on.to_dict()["native_tiles"] == 180
+    assert off.run_name() != on.run_name()
+    assert off.run_name() == TrainConfig(native_tiles=0).run_name()
