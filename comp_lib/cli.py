@@ -2,7 +2,7 @@
 
 ::
 
-    comp-lib compress IN... OUT --quality Q [--model NAME]   # images -> .cjr bitstreams
+    comp-lib compress IN... OUT (--quality Q | --bpp B) [--model NAME]  # images -> .cjr
     comp-lib decompress IN... OUT [--model NAME]            # .cjr -> PNG
     comp-lib info FILE...                                   # header fields, size, bpp
     comp-lib evaluate FOLDER [--codecs ...] [--csv FILE]     # mean bpp / PSNR / SSIM per setting
@@ -16,6 +16,12 @@ sRGB. 16-bit (and float) files are reduced to 8 bits per sample, with a notice.
 Transparency is refused, naming the file, unless ``--alpha drop`` (code the colours
 as stored) or ``--alpha flatten`` (onto white); an opaque alpha channel is dropped.
 Notices go to stderr, even with ``--quiet``.
+
+``--model`` names a shipped model, a checkpoint file, or a shipped *ladder*
+(``best``: the best shipped model at each rate, :class:`comp_lib.codec.Ladder`).
+``--quality`` is a model's inner JPEG quality; ``--bpp`` codes each image at the
+highest setting (quality, or ladder rung) whose real bytes fit that many bits per
+pixel (:func:`comp_lib.codec.compress_at_bpp`); a ladder takes ``--bpp`` only.
 
 ``decompress`` decodes each file with the shipped model its header names (``--model``
 overrides; a file made by another model is refused, naming both), and writes a
@@ -97,27 +103,55 @@ def _note(src: Path, text: str) -> None:
     tqdm.write(f"note: {src}: {text}", file=sys.stderr)
 
 
+def _load_coder(model: str):
+    """A shipped ladder (or ``*.ladder.json`` file) as a Ladder; anything else as a Codec."""
+    from comp_lib.codec import Codec, Ladder
+    from comp_lib.config import WEIGHTS_DIR
+
+    if str(model).endswith(".ladder.json") or (WEIGHTS_DIR / f"{model}.ladder.json").is_file():
+        return Ladder.load(model)
+    return Codec.load(model).eval()
+
+
 def cmd_compress(args) -> int:
-    from comp_lib.codec import Codec
+    from comp_lib.codec import Ladder, compress_at_bpp
     from comp_lib.data import IMAGE_SUFFIXES, RAW_SUFFIXES, load_image
     from comp_lib.jpeg import check_quality
 
-    check_quality(args.quality)
+    if (args.quality is None) == (args.bpp is None):
+        raise UsageError("give either --quality or --bpp")
+    if args.quality is not None:
+        check_quality(args.quality)
+    elif not args.bpp > 0:
+        raise UsageError(f"--bpp must be > 0, got {args.bpp}")
     files = _expand(args.inputs, IMAGE_SUFFIXES + RAW_SUFFIXES)
     targets = _targets(files, args.output, SUFFIX, len(files) > 1 or Path(args.inputs[0]).is_dir())
-    codec = Codec.load(args.model).eval()
+    codec = _load_coder(args.model)
+    if isinstance(codec, Ladder) and args.quality is not None:
+        raise UsageError(f"{args.model} is a ladder of several models: give --bpp, not --quality")
 
     def work(src: Path, dst: Path) -> None:
         image, notes = load_image(src, alpha=args.alpha)
         for text in notes:
             _note(src, text)
-        data = codec.compress(image, args.quality, chroma=args.chroma)
+        if args.bpp is None:
+            data, how = codec.compress(image, args.quality, chroma=args.chroma), ""
+        else:
+            data, setting = compress_at_bpp(codec, image, args.bpp, chroma=args.chroma)
+            if isinstance(codec, Ladder):
+                model, quality = codec.rungs[setting]
+                how = f", rung {setting} ({model} q{quality})"
+            else:
+                how = f", quality {setting}"
         _write(dst, data)
+        pixels = image.shape[0] * image.shape[1]
+        if args.bpp is not None and 8 * len(data) / pixels > args.bpp:
+            _note(src, f"even the lowest setting takes {8 * len(data) / pixels:.4f} bpp "
+                  f"(asked {args.bpp})")  # fmt: skip
         if not args.quiet:
             kind = "colour" if image.ndim == 3 else "gray"
-            pixels = image.shape[0] * image.shape[1]
             tqdm.write(f"{src} -> {dst}: {kind}, {len(data)} bytes, "
-                       f"{8 * len(data) / pixels:.4f} bpp")  # fmt: skip
+                       f"{8 * len(data) / pixels:.4f} bpp{how}")  # fmt: skip
 
     return _batch(files, targets, work, "compress", args.quiet)
 
@@ -185,7 +219,7 @@ def cmd_info(args) -> int:
 def cmd_evaluate(args) -> int:
     import pandas as pd
 
-    from comp_lib.codec import BicubicCodec, Codec
+    from comp_lib.codec import BicubicCodec
     from comp_lib.codecs import CODECS
     from comp_lib.data import IMAGE_SUFFIXES, load_gray
     from comp_lib.evaluate import evaluate, rd_curves
@@ -204,7 +238,8 @@ def cmd_evaluate(args) -> int:
     for key in args.codecs:
         k = key.lower().replace(" ", "")
         if k == "ours":
-            codec, settings = Codec.load(args.model).eval(), args.qualities
+            codec = _load_coder(args.model)
+            settings = getattr(codec, "settings", args.qualities)
         elif k == "bicubic":
             codec, settings = BicubicCodec(), args.qualities
         elif k in names:
@@ -228,8 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compress", help="images -> .cjr bitstreams")
     p.add_argument("inputs", nargs="+", help="image files, folders or globs")
     p.add_argument("output", help="output file (one input) or folder")
-    p.add_argument("--quality", "-q", type=int, required=True, help="inner JPEG quality 1..95")
-    p.add_argument("--model", "-m", default=DEFAULT_MODEL, help="shipped model or checkpoint")
+    p.add_argument("--quality", "-q", type=int, help="inner JPEG quality 1..95")
+    p.add_argument("--bpp", type=float, help="highest setting within this many bits per pixel")
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL,
+                   help="shipped model, checkpoint, or shipped ladder (best)")  # fmt: skip
     p.add_argument(
         "--alpha",
         choices=ALPHA_CHOICES,

@@ -82,6 +82,7 @@ __all__ = [
     "MAX_PIXELS",
     "MIN_SIZE",
     "chroma_quality",
+    "compress_at_bpp",
     "header_size",
     "pack_header",
     "parse_header",
@@ -907,6 +908,48 @@ class Ladder:
             raise ValueError(f"{file} is not a ladder file: {err}") from None
         codecs = {m: Codec.load(m).eval() for m in dict.fromkeys(m for m, _ in rungs)}
         return cls(codecs, rungs, spec.get("name", file.stem), spec.get("bpp"))
+
+
+def compress_at_bpp(codec, image: np.ndarray, bpp: float, chroma: str | None = None):
+    """Compress at the highest setting whose real bytes fit in ``bpp`` bits per pixel.
+
+    For a :class:`Codec` (or :class:`BicubicCodec`) the setting is the inner
+    JPEG quality, searched by bisection over 1..95 (JPEG's rate grows with its
+    quality); for a :class:`Ladder`, every rung is tried (a few cheap
+    compressions: the networks run at most once per model and rung). When even
+    the lowest setting is over budget, the lowest setting's stream is returned.
+
+    Returns
+    -------
+    (bytes, int)
+        The bitstream and the setting that made it.
+    """
+    if not bpp > 0:
+        raise ValueError(f"bpp must be > 0, got {bpp}")
+    budget = bpp * image.shape[0] * image.shape[1] / 8
+
+    def code(setting: int) -> bytes:
+        return codec.compress(image, setting, chroma=chroma)
+
+    if isinstance(codec, Ladder):
+        best = None
+        for setting in codec.settings:
+            data = code(setting)
+            if best is None or len(data) <= budget:
+                best = (data, setting)
+        return best
+    lo, hi = 1, 95
+    best = (code(lo), lo)
+    if len(best[0]) > budget:
+        return best
+    while lo < hi:  # invariant: quality lo fits
+        mid = (lo + hi + 1) // 2
+        data = code(mid)
+        if len(data) <= budget:
+            lo, best = mid, (data, mid)
+        else:
+            hi = mid - 1
+    return best
 
 
 def _ycbcr_to_image(luma: torch.Tensor, chroma: torch.Tensor) -> np.ndarray:

@@ -27,14 +27,17 @@
 # 3. **the paper's**: JPEG at quality 5 and 10 against ours at the same bpp on Set5 and
 #    Set14 (Jiang et al., Tables I-II).
 #
-# All images in grayscale (BT.601 luma). Codecs: ours (a shipped model, sweeping the
-# inner JPEG quality); the paper's Table I ablations, *ComCNN only* (our ComCNN, JPEG,
-# bicubic x2, no RecCNN) and *RecCNN only* (full-size JPEG + a RecCNN post-filter, when
-# `post_filter_model` names one); JPEG (`comp_lib.jpeg`: baseline, optimized Huffman, the anchor);
+# All images in grayscale (BT.601 luma). Codecs: **ours**, the best shipped model at each
+# rate (the `ladder`, chosen on validation images, never on these); each shipped model on
+# its own, sweeping its inner JPEG quality: *ComCNN+RecCNN* (the paper's framework,
+# `model`) and *RecCNN only* (full-size JPEG + a RecCNN post-filter, `post_filter_model`),
+# with *ComCNN only* (our ComCNN, JPEG, bicubic x2, no RecCNN): the paper's Table I
+# ablations; JPEG (`comp_lib.jpeg`: baseline, optimized Huffman, the anchor);
 # bicubic /2 -> JPEG -> bicubic x2 (no learning); WebP, AVIF (4:0:0), JPEG 2000
 # through Pillow; JPEG XL through imagecodecs (always at an explicit lossy level).
 #
-# * **Reads:** the test sets under the data folder; the shipped model `model`.
+# * **Reads:** the test sets under the data folder; the shipped models `model` and
+#   `post_filter_model` and the shipped ladder `ladder`.
 # * **Writes:** `reports/tables/03_rows.csv` (one row per image and setting),
 #   `03_standard_bd.{csv,md}`, `03_standard_at_rates.{csv,md}`, `03_dissertation.{csv,md}`,
 #   `03_paper.{csv,md}`, `reports/tables/03_json/*.json` (CompressAI's results shape);
@@ -51,11 +54,15 @@ codec_names = [
     "JPEG 2000",
     "JPEG XL",
     "ours",
+    "ComCNN+RecCNN",
     "ComCNN only",
+    "RecCNN only",
 ]
-model = "rec32x20"  # shipped model name or checkpoint file for "ours"
-post_filter_model = ""  # a RecCNN-only checkpoint (scheme "post_filter"); "" = leave it out
-our_qualities = [10, 30, 60, 90]  # inner JPEG qualities of ours
+model = "rec32x20"  # shipped ComCNN+RecCNN model (or checkpoint file)
+post_filter_model = "post64s2"  # shipped RecCNN-only model (scheme "post_filter")
+ladder = "best"  # shipped ladder: "ours" = the best of the shipped models at each rate
+our_qualities = [10, 30, 60, 90]  # inner JPEG qualities of ComCNN+RecCNN and ComCNN only
+post_qualities = [3, 10, 20]  # inner JPEG qualities of RecCNN only
 sweep_step = 4  # every n-th default setting of the other codecs (1 = all)
 max_rate = 0.6  # BD-rates over the rates both curves cover up to this
 fixed_rates = [0.1, 0.2, 0.3, 0.5]
@@ -67,7 +74,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from comp_lib.codec import BicubicCodec, Codec
+from comp_lib.codec import BicubicCodec, Codec, Ladder
 from comp_lib.codecs import CODECS
 from comp_lib.config import tables_dir
 from comp_lib.data import build_corpus, load_dataset_gray
@@ -75,6 +82,7 @@ from comp_lib.evaluate import (
     at_rates,
     bd_table,
     evaluate,
+    ladder_rows,
     per_image_gain,
     provenance,
     rd_curves,
@@ -84,7 +92,8 @@ from comp_lib.plots import plot_rd, save_figure, show_images
 from comp_lib.report import write_table
 
 params = dict(datasets=datasets, limit=limit, codec_names=codec_names, model=model,
-              our_qualities=our_qualities, sweep_step=sweep_step, max_rate=max_rate)  # fmt: skip
+              post_filter_model=post_filter_model, ladder=ladder, our_qualities=our_qualities,
+              post_qualities=post_qualities, sweep_step=sweep_step, max_rate=max_rate)  # fmt: skip
 corpus = build_corpus(progress=False)  # its test set at 180x180 serves the dissertation's protocol
 source = provenance(profile, params, corpus.index_sha256)
 print(source)
@@ -92,27 +101,50 @@ print(source)
 # %% [markdown]
 # ## The codecs
 
+# %% [markdown]
+# "ours" is a `Ladder`: rung `i` codes with one shipped model at one inner quality,
+# and the bitstream names the model, so the decoder needs nothing else. Since coding
+# with a rung *is* coding with its model at its quality, the ladder's rows are read
+# from its models' rows (`comp_lib.evaluate.ladder_rows`), whose sweeps include every
+# rung; the tests check that this gives the same rows as running the ladder.
+
 # %%
+ours_ladder = Ladder.load(ladder) if "ours" in codec_names else None
+down_up = Codec.load(model).eval()
+post = Codec.load(post_filter_model).eval() if post_filter_model else None
+component = {model: "ComCNN+RecCNN", post_filter_model: "RecCNN only"}  # model -> codec name
+rungs = {} if ours_ladder is None else {m: sorted({q for n, q in ours_ladder.rungs if n == m})
+                                 for m in ours_ladder.codecs}  # fmt: skip
+if ours_ladder is not None:
+    unknown = set(ours_ladder.codecs) - {m for m in component if m}
+    if unknown:
+        raise ValueError(f"ladder {ladder!r} uses {sorted(unknown)}: name them as model / "
+                         "post_filter_model")  # fmt: skip
+    print(f"ours = ladder {ladder!r}:", ", ".join(f"{m} q{q}" for m, q in ours_ladder.rungs))
 codecs = {}
-ours = Codec.load(model).eval() if {"ours", "ComCNN only"} & set(codec_names) else None
 for name in codec_names:
     if name == "ours":
-        codecs[name] = (ours, list(our_qualities))
-        print(f"ours = {model}: {ours.metadata.get('training', {})}")
+        continue  # read from its models' rows below
+    if name == "ComCNN+RecCNN":
+        settings = sorted(set(our_qualities) | set(rungs.get(model, [])))
+        codecs[name] = (down_up, settings)
     elif name == "ComCNN only":
-        codecs[name] = (Codec(ours.comcnn, None).eval(), list(our_qualities))
+        codecs[name] = (Codec(down_up.comcnn, None).eval(), list(our_qualities))
+    elif name == "RecCNN only":
+        if post is None:
+            continue
+        codecs[name] = (post, sorted(set(post_qualities) | set(rungs.get(post_filter_model, []))))
     elif name == "bicubic+JPEG":
         codecs[name] = (BicubicCodec(), list(our_qualities))
-    elif name == "RecCNN only":
-        continue  # added below from post_filter_model
     else:
         codec = CODECS[name]()
         settings = set(codec.settings[::sweep_step]) | {codec.settings[-1]}
         if name == "JPEG":
             settings |= {5, 10}  # the paper's protocol
         codecs[name] = (codec, sorted(settings, key=list(codec.settings).index))
-if post_filter_model:
-    codecs["RecCNN only"] = (Codec.load(post_filter_model).eval(), list(codecs["JPEG"][1]))
+for m, label in component.items():  # a ladder's model left out of codec_names still runs
+    if ours_ladder is not None and m in ours_ladder.codecs and label not in codecs:
+        codecs[label] = (down_up if m == model else post, rungs[m])
 pd.DataFrame([(n, s) for n, (_, s) in codecs.items()], columns=["codec", "settings"])
 
 
@@ -135,6 +167,9 @@ def run(images, label):
 start = time.perf_counter()
 test_sets = {name: load_dataset_gray(name, limit=limit) for name in datasets}
 rows = pd.concat([run(images, name) for name, images in test_sets.items()], ignore_index=True)
+if ours_ladder is not None:
+    rows = pd.concat([rows, ladder_rows(rows, ours_ladder, "ours", component)], ignore_index=True)
+    codecs["ours"] = (ours_ladder, list(ours_ladder.settings))
 rows.to_csv(tables_dir() / "03_rows.csv", index=False)
 print(f"{len(rows)} rows in {time.perf_counter() - start:.0f} s")
 decode = rows.groupby("codec")[["encode_ms", "decode_ms"]].mean().round(1)
@@ -203,7 +238,7 @@ rows_out = [
 if "ours" in diss_codecs:
     at = at_rates(diss, [float(match.bpp)])
     mine = at[at.codec == "ours"].iloc[0]
-    rows_out.append(dict(source="here", codec=f"ours ({model}) at the same bpp",
+    rows_out.append(dict(source="here", codec=f"ours ({ladder}) at the same bpp",
                          bpp=match.bpp, psnr=mine.psnr, ssim=mine.ssim))  # fmt: skip
     top = diss[diss.codec == "ours"].sort_values("bpp").iloc[-1]
     rows_out.append(dict(source="here", codec=f"ours at its highest setting (q={int(top.setting)})",
@@ -251,7 +286,7 @@ if "ours" in codecs:
     sns.stripplot(gains, x="setting", y="gain_db", alpha=0.6, ax=ax)
     sns.pointplot(gains, x="setting", y="gain_db", color="black", linestyle="none", ax=ax)
     ax.axhline(0, color="grey", lw=1)
-    ax.set_xlabel("inner JPEG quality of ours")
+    ax.set_xlabel("rung of ours (model, inner quality: see the ladder's card)")
     ax.set_ylabel("PSNR gain over JPEG at equal bpp (dB)")
     save_figure(fig, "03_gain_per_image")
 

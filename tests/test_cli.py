@@ -73,6 +73,9 @@ def test_globs(folder, tmp_path):
         ["compress", "x.png", "out.cjr", "-q", "0"],
         ["compress", "x.png", "out.cjr", "-q", "10", "--model", "no-such-model"],
         ["evaluate", "/nonexistent-folder", "--codecs", "jpeg"],
+        ["compress", "x.png", "out.cjr"],  # neither --quality nor --bpp
+        ["compress", "x.png", "out.cjr", "-q", "10", "--bpp", "0.3"],  # both
+        ["compress", "x.png", "out.cjr", "--bpp", "-1"],
     ],
 )
 def test_usage_errors_exit_2(argv, tmp_path, monkeypatch):
@@ -228,3 +231,43 @@ def test_photos_are_turned_upright_by_their_exif_orientation(crop, tmp_path, cap
     assert "turned upright as its EXIF orientation (6) says" in capsys.readouterr().err
     header = parse_header(out.read_bytes())
     assert (header["height"], header["width"]) == (crop.shape[1], crop.shape[0])
+
+
+def test_compress_to_a_rate(tmp_path, capsys):
+    """--bpp picks the highest quality whose real bytes fit; the next one would not."""
+    from comp_lib.codec import compress_at_bpp
+
+    src = dataset_dir("set5") / "bird_GT.bmp"
+    image = load_gray(src)
+    out = tmp_path / "bird.cjr"
+    assert main(["compress", str(src), str(out), "--bpp", "0.5"]) == 0
+    assert "quality " in capsys.readouterr().out
+    data = out.read_bytes()
+    pixels = image.shape[0] * image.shape[1]
+    quality = parse_header(data)["quality"]
+    codec = Codec.load("rec32x20")
+    rgb = np.asarray(Image.open(src).convert("RGB"))
+    assert 8 * len(data) / pixels <= 0.5
+    assert 8 * len(codec.compress(rgb, quality + 1)) / pixels > 0.5
+    gray, q = compress_at_bpp(codec, image, 0.3)
+    assert 8 * len(gray) / pixels <= 0.3 < 8 * len(codec.compress(image, q + 1)) / pixels
+    tiny, q = compress_at_bpp(codec, image, 1e-4)  # nothing fits: the lowest setting
+    assert q == 1 and tiny == codec.compress(image, 1)
+    with pytest.raises(ValueError, match="bpp"):
+        compress_at_bpp(codec, image, 0)
+
+
+def test_compress_with_the_shipped_ladder(tmp_path, capsys):
+    """--model best: a rung within the rate, from the model the header then names."""
+    from comp_lib.codec import Ladder
+
+    src = dataset_dir("set14") / "lenna.bmp"
+    ladder = Ladder.load("best")
+    out = tmp_path / "lenna.cjr"
+    assert main(["compress", str(src), str(out), "-m", "best", "--bpp", "0.4"]) == 0
+    assert "rung " in capsys.readouterr().out
+    header = parse_header(out.read_bytes())
+    assert header["model"] in ladder.codecs
+    assert main(["decompress", str(out), str(tmp_path / "lenna.png"), "--quiet"]) == 0
+    assert main(["compress", str(src), str(out), "-m", "best", "-q", "10"]) == 2
+    assert "give --bpp" in capsys.readouterr().err
