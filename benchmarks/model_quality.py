@@ -5,9 +5,11 @@ sides; a down/up model codes a 241x161 compact image and crops back after
 upsampling, a post-filter codes the image itself), bpp from the real bytes of each
 bitstream, header included. Each model sweeps its inner JPEG quality; a ladder
 (``--ladder``, :class:`comp_lib.codec.Ladder`: the best shipped model at each rate,
-chosen on validation images) is run as a codec of its own. The anchor is JPEG with
-the same `comp_lib.jpeg` settings (optimized Huffman) at qualities 1..95; the
-no-learning baseline (bicubic /2, JPEG, bicubic x2) is shown too. Writes
+chosen on validation images) is a codec of its own, whose rows are its models' rows at
+its rungs (:func:`comp_lib.evaluate.ladder_rows`: the same bytes and pixels, as
+``tests/test_evaluate.py`` checks), so the models' sweeps include every rung. The
+anchor is JPEG with the same `comp_lib.jpeg` settings (optimized Huffman) at qualities
+1..95; the no-learning baseline (bicubic /2, JPEG, bicubic x2) is shown too. Writes
 ``reports/tables/model_quality_<name>.{csv,md}`` with BD-rate up to 0.6 bpp and
 PSNR/SSIM at 0.1, 0.2, 0.3 and 0.5 bpp, ``model_quality_<name>_bd.csv`` and the
 per-setting curves as ``model_quality_<name>_curves.csv``.
@@ -27,7 +29,7 @@ import torch
 from comp_lib.codec import BicubicCodec, Codec, Ladder
 from comp_lib.config import tables_dir
 from comp_lib.data import load_dataset_gray
-from comp_lib.evaluate import JPEGCodec, at_rates, bd_table, evaluate, rd_curves
+from comp_lib.evaluate import JPEGCodec, at_rates, bd_table, evaluate, ladder_rows, rd_curves
 
 JPEG_QUALITIES = (1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95)
 #: inner qualities of a down/up model (its compact image needs higher qualities for a rate)
@@ -58,17 +60,20 @@ def main() -> None:
         evaluate(BicubicCodec(), images, OUR_QUALITIES, "bicubic+JPEG"),
     ]
     described = []
+    ladder = Ladder.load(args.ladder) if args.ladder else None
     for model, label in zip(args.models, names, strict=True):
         codec = Codec.load(model).eval()
-        qualities = POST_QUALITIES if codec.comcnn is None else OUR_QUALITIES
-        frames.append(evaluate(codec, images, qualities, label))
+        qualities = set(POST_QUALITIES if codec.comcnn is None else OUR_QUALITIES)
+        if ladder is not None:
+            qualities |= {q for m, q in ladder.rungs if m == codec.name}
+        frames.append(evaluate(codec, images, sorted(qualities), label))
         described.append(f"- `{label}`: {codec.metadata.get('training', {})}")
-    if args.ladder:
-        ladder = Ladder.load(args.ladder)
-        frames.append(evaluate(ladder, images, ladder.settings, ladder.name))
+    rows = pd.concat(frames, ignore_index=True)
+    if ladder is not None:
+        labels = {Codec.load(m).name: label for m, label in zip(args.models, names, strict=True)}
+        rows = pd.concat([rows, ladder_rows(rows, ladder, ladder.name, labels)], ignore_index=True)
         rungs = ", ".join(f"{m} q{q}" for m, q in ladder.rungs)
         described.append(f"- `{ladder.name}` (ladder, chosen on validation images): {rungs}")
-    rows = pd.concat(frames, ignore_index=True)
     seconds = time.perf_counter() - start
     curves = rd_curves(rows)
     curves.to_csv(tables_dir() / f"model_quality_{name}_curves.csv", index=False)
@@ -76,7 +81,7 @@ def main() -> None:
     fixed = at_rates(curves).pivot(index="bpp", columns="codec", values=["psnr", "ssim"])
     fixed.columns = [f"{m} {c}" for m, c in fixed.columns]
     fixed = fixed.reset_index()
-    for label in [*names, *([ladder.name] if args.ladder else [])]:
+    for label in [*names, *([ladder.name] if ladder else [])]:
         fixed[f"psnr gain {label} - JPEG"] = fixed.get(f"psnr {label}") - fixed.get("psnr JPEG")
     decode = curves.groupby("codec").decode_ms.mean().round(0)
     models = "\n".join(described)

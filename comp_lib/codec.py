@@ -879,7 +879,10 @@ class Ladder:
         import json
 
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+        d = self.to_dict()
+        rungs = ",\n  ".join(json.dumps(r) for r in d["rungs"])
+        path.write_text(f'{{\n "name": {json.dumps(d["name"])},\n "rungs": [\n  {rungs}\n ],\n'
+                        f' "bpp": {json.dumps(d["bpp"])}\n}}\n')  # fmt: skip
         return path
 
     @classmethod

@@ -181,7 +181,12 @@ def write_readme() -> Path:
         ("train_speed.md", "training throughput"),
         ("data_speed.md", "data preparation"),
         ("diffjpeg_agreement.md", "differentiable JPEG against libjpeg"),
-        ("model_quality_rec32x20.md", "the shipped model against JPEG on BSDS300"),
+        (
+            "model_quality_best.md",
+            "the shipped codecs (the best at each rate) against JPEG on BSDS300",
+        ),
+        ("model_quality_rec32x20.md", "the first shipped model against JPEG on BSDS300"),
+        ("eval_speed.md", "one codec setting over the 100 BSDS300 test images"),
         ("colour.md", "colour images: chroma by JPEG or by the networks, against colour JPEG"),
         ("kodak_speed.md", "compress/decompress of a 768x512 Kodak image"),
     ]
