@@ -313,5 +313,6 @@ save_figure(show_images(panels, ncols=4, size=3.0, crop=crop), "03_crops")
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print(f"{len(rows)} measurements: {len(datasets)} datasets x {len(codecs)} codecs")
+covered = rows.groupby("dataset").codec.nunique().eq(len(codecs)).all()
+print(f"{len(datasets)} datasets x {len(codecs)} codecs; every codec on every dataset: {covered}")
 print("codecs:", ", ".join(codecs))

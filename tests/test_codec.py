@@ -277,3 +277,22 @@ def test_shipped_models_load_offline_by_name(image):
         x_hat = codec.decompress(data)
         flat = np.full_like(image, int(image.mean()))
         assert psnr(image, x_hat) > psnr(image, flat) + 5  # a trained codec, not noise
+
+
+def test_shipped_ladders_load_and_code(image):
+    """Each shipped ladder names shipped models, has a card, and its rungs climb in rate."""
+    from comp_lib.codec import Ladder, shipped_models
+    from comp_lib.config import WEIGHTS_DIR
+
+    files = sorted(WEIGHTS_DIR.glob("*.ladder.json"))
+    assert files, "no shipped ladder"
+    for path in files:
+        name = path.name.removesuffix(".ladder.json")
+        assert (WEIGHTS_DIR / f"{name}.ladder.md").is_file()
+        ladder = Ladder.load(name)
+        assert set(ladder.codecs) <= set(shipped_models())
+        assert ladder.bpp == sorted(ladder.bpp) and len(ladder.bpp) == len(ladder.rungs)
+        sizes = [len(ladder.compress(image, i)) for i in (0, len(ladder.rungs) - 1)]
+        assert sizes[0] < sizes[1]
+        x_hat = ladder.decompress(ladder.compress(image, len(ladder.rungs) // 2))
+        assert x_hat.shape == image.shape and x_hat.dtype == np.uint8
