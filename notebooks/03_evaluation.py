@@ -45,7 +45,7 @@
 
 # %% tags=["parameters"]
 datasets = ["bsds300_test", "kodak", "set5", "set14"]
-limit = 1  # images per dataset; None = all
+limit = 1  # images per dataset (None: all)
 codec_names = [
     "JPEG",
     "bicubic+JPEG",
@@ -60,10 +60,10 @@ codec_names = [
 ]
 model = "rec32x20"  # shipped ComCNN+RecCNN model (or checkpoint file)
 post_filter_model = "post64s2"  # shipped RecCNN-only model (scheme "post_filter")
-ladder = "best"  # shipped ladder: "ours" = the best of the shipped models at each rate
+ladder = "best"  # shipped ladder, "ours": the best of the shipped models at each rate
 our_qualities = [10, 30, 60, 90]  # inner JPEG qualities of ComCNN+RecCNN and ComCNN only
 post_qualities = [3, 10, 20]  # inner JPEG qualities of RecCNN only
-sweep_step = 4  # every n-th default setting of the other codecs (1 = all)
+sweep_step = 4  # every n-th default setting of the other codecs (1: all)
 max_rate = 0.6  # BD-rates over the rates both curves cover up to this
 fixed_rates = [0.1, 0.2, 0.3, 0.5]
 profile = "smoke"
