@@ -521,8 +521,7 @@ def native_tiles(corpus: Corpus, split: str = "train", tile: int = 180) -> np.nd
     rows = corpus.index[corpus.index.split == split].sort_values("position")
     tiles = []
     for rel in rows.path:
-        path = Path(rel) if Path(rel).is_absolute() else data_dir() / rel
-        image = np.round(read_image(path) * 255) / np.float32(255)
+        image = np.round(read_image(_absolute(rel)) * 255) / np.float32(255)
         h, w = image.shape
         if min(h, w) < tile:
             warnings.warn(f"{rel}: {w}x{h} is smaller than a {tile}x{tile} tile; skipped",
@@ -554,7 +553,7 @@ def holdout_images(corpora: Sequence[Corpus]) -> list[tuple[str, np.ndarray]]:
         raise ValueError("every validation image of these corpora is in a training split")
     out = []
     for rel in paths:
-        path = Path(rel) if Path(rel).is_absolute() else data_dir() / rel
+        path = _absolute(rel)
         out.append((path.stem, load_gray(path)))
     return out
 
@@ -578,6 +577,11 @@ def _relative(path: Path) -> str:
         return str(path.resolve().relative_to(data_dir().resolve()))
     except ValueError:
         return str(path.resolve())
+
+
+def _absolute(rel: str) -> Path:
+    """The file an index ``path`` names: the inverse of :func:`_relative`."""
+    return Path(rel) if Path(rel).is_absolute() else data_dir() / rel
 
 
 def _sha256(path: Path) -> str:
