@@ -59,10 +59,11 @@ def main() -> None:
         evaluate(JPEGCodec(), images, JPEG_QUALITIES, "JPEG"),
         evaluate(BicubicCodec(), images, OUR_QUALITIES, "bicubic+JPEG"),
     ]
-    described = []
+    described, labels = [], {}  # labels: a model's header name -> its label in the rows
     ladder = Ladder.load(args.ladder) if args.ladder else None
     for model, label in zip(args.models, names, strict=True):
         codec = Codec.load(model).eval()
+        labels[codec.name] = label
         qualities = set(POST_QUALITIES if codec.comcnn is None else OUR_QUALITIES)
         if ladder is not None:
             qualities |= {q for m, q in ladder.rungs if m == codec.name}
@@ -70,7 +71,6 @@ def main() -> None:
         described.append(f"- `{label}`: {codec.metadata.get('training', {})}")
     rows = pd.concat(frames, ignore_index=True)
     if ladder is not None:
-        labels = {Codec.load(m).name: label for m, label in zip(args.models, names, strict=True)}
         rows = pd.concat([rows, ladder_rows(rows, ladder, ladder.name, labels)], ignore_index=True)
         rungs = ", ".join(f"{m} q{q}" for m, q in ladder.rungs)
         described.append(f"- `{ladder.name}` (ladder, chosen on validation images): {rungs}")
