@@ -1,0 +1,129 @@
+"""comp_lib.bank: the bank is what the decoder feeds RecCNN; crops, packs, training, resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from comp_lib import jpeg
+from comp_lib.bank import (
+    BankConfig,
+    build_bank,
+    load_pack,
+    reccnn_input,
+    sample_batch,
+    save_pack,
+    train_bank,
+)
+from comp_lib.codec import Codec
+from comp_lib.metrics import to_uint8
+
+
+@pytest.fixture(scope="module")
+def crops(bsds_test):
+    """Three real photos cut small (one portrait), to keep the networks cheap."""
+    landscape = [im for _, im in bsds_test if im.shape[0] < im.shape[1]][:2]
+    portrait = next(im for _, im in bsds_test if im.shape[0] > im.shape[1])
+    return [landscape[0][:72, :120], landscape[1][:72, :120], portrait[:120, :72]]
+
+
+@pytest.mark.parametrize("model", ["rec32x20", "post64s2"])
+def test_reccnn_input_is_what_the_decoder_feeds_reccnn(model, crops):
+    codec = Codec.load(model).eval()
+    image = crops[2][:, :71]  # odd width: the compact image is cropped back after upsampling
+    x_in, n_bytes = reccnn_input(codec, image, 10)
+    data = codec.compress(image, 10)
+    assert n_bytes + codec.header_size == len(data)
+    assert x_in.shape == image.shape
+    with torch.no_grad():
+        x_hat = codec.reccnn(torch.from_numpy(x_in)[None, None])
+    ours, decoded = to_uint8(x_hat[0, 0]).astype(int), codec.decompress(data).astype(int)
+    assert np.abs(ours - decoded).max() <= 1  # float rounding only
+    assert (ours == decoded).mean() > 0.99
+
+
+def test_bank_holds_every_quality_and_transposes_portraits(crops):
+    codec = Codec.load("post64s2").eval()
+    bank = build_bank(codec, crops, [5, 30], device="cpu", workers=2)
+    assert bank["qualities"] == [5, 30] and bank["post"]
+    ((x, x_in),) = bank["groups"]  # fmt: skip  (72x120 and the transposed 120x72: one shape)
+    assert x.shape == (3, 72, 120) and x_in.shape == (2, 3, 72, 120) and x_in.dtype == torch.uint8
+    assert np.array_equal(x[2].numpy(), crops[2].T)
+    for qi, q in enumerate([5, 30]):
+        decoded = jpeg.decode(jpeg.encode(crops[2], q))
+        assert np.array_equal(x_in[qi, 2].numpy(), decoded.T)
+        assert bank["bytes"][qi, 2] == len(jpeg.encode(crops[2], q))
+    assert (bank["bytes"][0] < bank["bytes"][1]).all()
+
+
+def test_bank_of_a_down_up_model_is_upsampled_compact_images(crops):
+    codec = Codec.load("rec32x20").eval()
+    bank = build_bank(codec, crops[:1], [10], device="cpu", workers=1)
+    (x, x_in), = bank["groups"]  # fmt: skip
+    assert x_in.dtype == torch.float16 and x_in.shape == (1, 1, 72, 120)
+    expected, _ = reccnn_input(codec, crops[0], 10)
+    assert np.abs(x_in[0, 0].float().numpy() - expected).max() < 2e-3  # float16 storage
+
+
+def test_crops_are_aligned_to_the_jpeg_grid(crops):
+    codec = Codec.load("post64s2").eval()
+    bank = build_bank(codec, crops, [10], device="cpu", workers=1)
+    x_in, x = sample_batch(bank, 12, 32, np.random.default_rng(0), align=8, augment=False)
+    assert x_in.shape == x.shape == (12, 1, 32, 32)
+    assert 0 <= x.min() and x.max() <= 1 and x_in.dtype == torch.float32
+    images, inputs = bank["groups"][0][0].numpy(), bank["groups"][0][1][0].numpy()
+    as_u8 = lambda t: np.round(t[:, 0].numpy() * 255).astype(np.uint8)  # noqa: E731
+    for crop, crop_in in zip(as_u8(x), as_u8(x_in), strict=True):
+        found = [
+            (i, t, s)
+            for i in range(len(images))
+            for t in range(0, 72 - 32 + 1)
+            for s in range(0, 120 - 32 + 1)
+            if np.array_equal(images[i, t : t + 32, s : s + 32], crop)
+        ]
+        assert found, "a crop that is in no image"
+        assert any(t % 8 == 0 and s % 8 == 0 for _, t, s in found)
+        i, t, s = next(f for f in found if f[1] % 8 == 0 and f[2] % 8 == 0)
+        assert np.array_equal(inputs[i, t : t + 32, s : s + 32], crop_in)
+
+
+def test_patch_larger_than_every_image_is_refused(crops):
+    bank = build_bank(Codec.load("post64s2").eval(), crops[:1], [10], device="cpu", workers=1)
+    with pytest.raises(ValueError, match="patch 96 is larger"):
+        sample_batch(bank, 2, 96, np.random.default_rng(0), align=8)
+
+
+def test_pack_round_trip_and_bad_input(tmp_path, crops):
+    path = save_pack(tmp_path / "p.npz", crops[:2], [("v", crops[2])], {"n_images": [500]})
+    train, val, info = load_pack(path)
+    assert all(np.array_equal(a, b) for a, b in zip(train, crops[:2], strict=True))
+    assert val[0][0] == "v" and np.array_equal(val[0][1], crops[2])
+    assert info["n_images"] == [500] and info["val_names"] == ["v"]
+    with pytest.raises(ValueError, match="train image 0: expected a 2-D uint8"):
+        save_pack(tmp_path / "q.npz", [crops[0].astype(np.float32)], [("v", crops[2])], {})
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
+    with pytest.raises(ValueError, match="not a comp_lib.bank pack"):
+        load_pack(tmp_path / "foreign.npz")
+
+
+def test_training_logs_keeps_the_best_and_resumes(tmp_path, crops):
+    config = BankConfig(qualities=[5, 10], val_quality=[10], epochs=2, steps=2, batch=2,
+                        patch=32, init="post64s2")  # fmt: skip
+    val = [("v", crops[2])]
+    log = train_bank(config, crops[:2], val, tmp_path, "tiny", device="cpu", progress=False)
+    assert list(log.epoch) == [0, 1, 2] and list(log.step) == [0, 2, 4]
+    assert np.isnan(log.loss_rec[0]) and (log.loss_rec[1:] > 0).all()
+    assert log.val_bpp.nunique() == 1  # same rate at every epoch: only RecCNN learns
+    best = Codec.load(tmp_path / "best.pt")
+    assert best.name == "tiny" and best.metadata["training"]["scheme"] == "bank"
+    chosen = best.metadata["validation"]
+    assert chosen["val_gain_db"] == pytest.approx(log.val_gain_db.max())
+    data = best.compress(crops[2], 10)
+    assert best.decompress(data).shape == crops[2].shape
+    # resume: two more epochs continue the same log, the first two are kept
+    more = train_bank(BankConfig(**{**config.__dict__, "epochs": 4}), crops[:2], val, tmp_path,
+                      "tiny", device="cpu", progress=False)  # fmt: skip
+    assert list(more.epoch) == [0, 1, 2, 3, 4] and list(more.step) == [0, 2, 4, 6, 8]
+    pd.testing.assert_frame_equal(more.iloc[:3], log, check_dtype=False)
