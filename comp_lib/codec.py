@@ -76,7 +76,9 @@ __all__ = [
     "FINGERPRINT_SIZE",
     "FORMAT_VERSION",
     "HEADER",
+    "BitstreamJPEG",
     "Ladder",
+    "load_model",
     "MAGIC",
     "MAX_NAME_LENGTH",
     "MAX_PIXELS",
@@ -799,6 +801,57 @@ class BicubicCodec(_BitstreamCoder):
     _down, _up = _analyse, _synthesise
 
 
+class BitstreamJPEG(_BitstreamCoder):
+    """Plain JPEG in this package's bitstream: no networks, no resampling.
+
+    ::
+
+        x -> 8-bit -> JPEG -> x_hat
+
+    The anchor (:class:`comp_lib.codecs.JPEGCodec`, same settings) behind this
+    package's header, so that a :class:`Ladder`
+    can fall back on JPEG where no network beats it (at high rates). The rate
+    is JPEG's plus the header (:func:`header_size` of ``"jpeg"``: 23 bytes).
+    Its bitstreams name the model ``"jpeg"``.
+    """
+
+    device = torch.device("cpu")
+    name = "jpeg"
+    #: Fixed: there are no weights to hash.
+    fingerprint = hashlib.sha256(b"comp_lib.codec.BitstreamJPEG").digest()[:FINGERPRINT_SIZE].hex()
+
+    @staticmethod
+    def _compact_size(h: int, w: int) -> tuple[int, int]:
+        return h, w
+
+    _inference = BicubicCodec._inference
+
+    def _to_tensor(self, planes: np.ndarray, scale: float = 255.0) -> torch.Tensor:
+        return _to_tensor(planes, self.device, scale)
+
+    def _analyse(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def _synthesise(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        return x
+
+    _down, _up = _analyse, _synthesise
+
+
+#: Coders without weights, by the name their bitstreams carry.
+FIXED_CODERS = {"jpeg": BitstreamJPEG, "bicubic": BicubicCodec}
+
+
+def load_model(name: str):
+    """A shipped model (:meth:`Codec.load`, eval mode), or the fixed coder of that name.
+
+    The fixed coders (:data:`FIXED_CODERS`) are ``"jpeg"`` and ``"bicubic"``.
+    """
+    if name in FIXED_CODERS:
+        return FIXED_CODERS[name]()
+    return Codec.load(name).eval()
+
+
 class Ladder:
     """Several codecs as one rate ladder: setting ``i`` is rung ``i``, a (model, quality) pair.
 
@@ -890,7 +943,8 @@ class Ladder:
         """Load a ladder file, or a shipped ladder by name.
 
         Shipped ladders are ``comp_lib/weights/<name>.ladder.json``; their models
-        are loaded by their shipped names (:meth:`Codec.load`).
+        are loaded by their shipped names (:func:`load_model`: :meth:`Codec.load`, or
+        the fixed coders ``"jpeg"`` and ``"bicubic"``).
         """
         import json
 
@@ -909,14 +963,14 @@ class Ladder:
             rungs = [(str(m), int(q)) for m, q in spec["rungs"]]
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{file} is not a ladder file: {err}") from None
-        codecs = {m: Codec.load(m).eval() for m in dict.fromkeys(m for m, _ in rungs)}
+        codecs = {m: load_model(m) for m in dict.fromkeys(m for m, _ in rungs)}
         return cls(codecs, rungs, spec.get("name", file.stem), spec.get("bpp"))
 
 
 def compress_at_bpp(codec, image: np.ndarray, bpp: float, chroma: str | None = None):
     """Compress at the highest setting whose real bytes fit in ``bpp`` bits per pixel.
 
-    For a :class:`Codec` (or :class:`BicubicCodec`) the setting is the inner
+    For a :class:`Codec` (or :class:`BicubicCodec`, :class:`BitstreamJPEG`) the setting is the inner
     JPEG quality, searched by bisection over 1..95 (JPEG's rate grows with its
     quality); for a :class:`Ladder`, every rung is tried (a few cheap
     compressions: the networks run at most once per model and rung). When even

@@ -235,6 +235,28 @@ def test_bicubic_baseline_roundtrip_and_quality(images):
         assert len(data) < len(jpeg.encode(image, 50))
 
 
+def test_bitstream_jpeg_is_the_anchor_behind_a_header(images):
+    """The plain-JPEG rungs of a ladder: JPEG's bytes and pixels, plus the header."""
+    from comp_lib.codec import BitstreamJPEG, Ladder, load_model
+
+    coder = load_model("jpeg")
+    assert isinstance(coder, BitstreamJPEG) and coder.header_size == 23
+    for image in images[:2]:
+        data = coder.compress(image, 75)
+        assert data[coder.header_size :] == jpeg.encode(image, 75)
+        assert np.array_equal(coder.decompress(data), jpeg.decode(jpeg.encode(image, 75)))
+        assert parse_header(data)["model"] == "jpeg"
+    rgb = np.stack([images[0]] * 3, axis=-1)
+    assert coder.decompress(coder.compress(rgb, 75)).shape == rgb.shape
+    ladder = Ladder({"jpeg": coder, "bicubic": load_model("bicubic")},
+                    [("bicubic", 10), ("jpeg", 60)])  # fmt: skip
+    low, high = (ladder.compress(images[0], i) for i in (0, 1))
+    assert len(low) < len(high)
+    assert np.array_equal(ladder.decompress(high), coder.decompress(high))
+    with pytest.raises(ValueError, match="made by"):
+        coder.decompress(load_model("bicubic").compress(images[0], 10))
+
+
 def test_the_papers_ablations_leave_one_network_out(image, tmp_path):
     """Codec(None, rec) is JPEG + a post-filter; Codec(com, None) is ComCNN + bicubic x2."""
     from comp_lib.metrics import psnr
@@ -281,7 +303,7 @@ def test_shipped_models_load_offline_by_name(image):
 
 def test_shipped_ladders_load_and_code(image):
     """Each shipped ladder names shipped models, has a card, and its rungs climb in rate."""
-    from comp_lib.codec import Ladder, shipped_models
+    from comp_lib.codec import FIXED_CODERS, Ladder, shipped_models
     from comp_lib.config import WEIGHTS_DIR
 
     files = sorted(WEIGHTS_DIR.glob("*.ladder.json"))
@@ -290,7 +312,7 @@ def test_shipped_ladders_load_and_code(image):
         name = path.name.removesuffix(".ladder.json")
         assert (WEIGHTS_DIR / f"{name}.ladder.md").is_file()
         ladder = Ladder.load(name)
-        assert set(ladder.codecs) <= set(shipped_models())
+        assert set(ladder.codecs) <= set(shipped_models()) | set(FIXED_CODERS)
         assert ladder.bpp == sorted(ladder.bpp) and len(ladder.bpp) == len(ladder.rungs)
         sizes = [len(ladder.compress(image, i)) for i in (0, len(ladder.rungs) - 1)]
         assert sizes[0] < sizes[1]
