@@ -150,23 +150,37 @@ def bd_table(
     return pd.DataFrame(out)
 
 
-def envelope(curves: pd.DataFrame, codecs: Sequence[str], metric: str = "psnr") -> pd.DataFrame:
+def envelope(
+    curves: pd.DataFrame, codecs: Sequence[str], metric: str = "psnr", rate_tol: float = 0.0
+) -> pd.DataFrame:
     """The upper envelope of several codecs' mean curves: the best of them at each rate.
 
-    The points of ``codecs`` sorted by rate, keeping each one that beats every
-    point at a lower rate in ``metric``. Each kept row keeps its ``codec`` and
-    ``setting``, so the envelope is a list of real operating points (a
+    The points of ``codecs`` that no other point beats in ``metric`` at a rate
+    at most ``1 + rate_tol`` times theirs (a Pareto front; ``rate_tol`` > 0 also
+    drops a point that buys a sliver of rate, say 0.1 %, with a loss in quality,
+    such as two models at the same inner quality whose bytes barely differ).
+    Sorted by rate; each kept row keeps its ``codec`` and ``setting``, so the
+    envelope is a list of real operating points (a
     :class:`~comp_lib.codec.Ladder`), not an interpolation.
     """
-    pts = curves[curves.codec.isin(list(codecs))].sort_values(["bpp", metric])
+    if rate_tol < 0:
+        raise ValueError(f"rate_tol must be >= 0, got {rate_tol}")
+    pts = curves[curves.codec.isin(list(codecs))].sort_values(
+        ["bpp", metric], ascending=[True, False]
+    )
     if pts.empty:
         raise ValueError(f"no curve of {list(codecs)} in {sorted(curves.codec.unique())}")
-    keep, best = [], -math.inf
-    for i, v in zip(pts.index, pts[metric], strict=True):
-        if v > best:
-            keep.append(i)
-            best = v
-    return pts.loc[keep].reset_index(drop=True)
+    rate, value = pts.bpp.to_numpy(), pts[metric].to_numpy()
+    keep = [
+        i
+        for i in range(len(pts))
+        if not any(
+            (rate[j] <= rate[i] * (1 + rate_tol)) and (value[j] > value[i] or (
+                value[j] == value[i] and rate[j] < rate[i]))
+            for j in range(len(pts)) if j != i
+        )
+    ]  # fmt: skip
+    return pts.iloc[keep].reset_index(drop=True)
 
 
 def choose_ladder(
@@ -175,11 +189,12 @@ def choose_ladder(
     qualities: Iterable[int],
     name: str = "ladder",
     progress: bool = True,
+    rate_tol: float = 0.01,
 ):
     """Build a :class:`~comp_lib.codec.Ladder` from the models' PSNR envelope on ``images``.
 
     Every model codes every image at every quality; the rungs are the points of
-    the upper envelope (:func:`envelope`) of the mean curves. Pass validation
+    the upper envelope (:func:`envelope`, with ``rate_tol``) of the mean curves. Pass validation
     images, not the test set, so that the test results stay unbiased.
 
     Parameters
@@ -201,7 +216,7 @@ def choose_ladder(
     rows = pd.concat([evaluate(c, images, qualities, n, progress=progress)
                       for n, c in models.items()], ignore_index=True)  # fmt: skip
     curves = rd_curves(rows)
-    best = envelope(curves, list(models))
+    best = envelope(curves, list(models), rate_tol=rate_tol)
     rungs = [(str(r.codec), int(r.setting)) for r in best.itertuples()]
     return Ladder(models, rungs, name=name, bpp=best.bpp.round(4).tolist()), curves
 

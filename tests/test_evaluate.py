@@ -111,6 +111,17 @@ def test_envelope_keeps_the_best_point_at_each_rate():
     assert best.bpp.is_monotonic_increasing and best.psnr.is_monotonic_increasing
     with pytest.raises(ValueError, match="no curve"):
         envelope(curves, ["zz"])
+    # two models at the same rate: only the better one; a sliver of rate saved at a loss in
+    # quality is a rung only without tolerance
+    near = pd.DataFrame(dict(
+        codec=["a", "b", "a", "b"], setting=[1, 1, 2, 2],
+        bpp=[0.2, 0.2, 0.499, 0.5], psnr=[25.0, 25.5, 27.0, 28.0],
+    ))  # fmt: skip
+    pairs = lambda df: list(zip(df.codec, df.setting, strict=True))  # noqa: E731
+    assert pairs(envelope(near, ["a", "b"])) == [("b", 1), ("a", 2), ("b", 2)]
+    assert pairs(envelope(near, ["a", "b"], rate_tol=0.01)) == [("b", 1), ("b", 2)]
+    with pytest.raises(ValueError, match="rate_tol"):
+        envelope(near, ["a"], rate_tol=-1)
 
 
 def test_choose_ladder_on_real_images_and_code_with_it(bsds_test, tmp_path):
