@@ -561,14 +561,17 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     best = codec.metadata.get("validation", {})
     config = codec.metadata.get("training", {})
     data_file = run_dir / "data.json"
-    data = json.loads(data_file.read_text()) if data_file.is_file() else {}
+    data = (
+        json.loads(data_file.read_text()) if data_file.is_file() else codec.metadata.get("data", {})
+    )  # fmt: skip  (comp_lib.bank stores it there)
     codec.metadata |= {"name": name, "data": data}
     codec.name = name  # the shipped name goes into every header it writes
     WEIGHTS_DIR.mkdir(parents=True, exist_ok=True)
     path = codec.save(WEIGHTS_DIR / f"{name}.pt")
     log.to_csv(WEIGHTS_DIR / f"{name}.log.csv", index=False)
     n_params = sum(p.numel() for p in codec.parameters())
-    cpu = cpu_name()
+    module = "comp_lib.bank" if config.get("scheme") == "bank" else "comp_lib.train"
+    machine = best.get("machine") or f"{cpu_name()} ({os.cpu_count()} cores, CPU only)"
     hours = log.seconds.sum() / 3600
     rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
     rec = codec.reccnn.config
@@ -580,7 +583,15 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
                 "only* configuration of Jiang et al. (2017), Table I")  # fmt: skip
     else:
         what = f"ComCNN + RecCNN ({body}) of Jiang et al. (2017)"
-    if config.get("native_tiles"):
+    if config.get("scheme") == "bank":
+        data_line = (
+            f"{data.get('train_files', '?')} training images at native size (the union of the "
+            f"train splits of the default corpora of {data.get('n_images', '?')} images: BSDS300 "
+            "train and Train400, grayscale), each coded whole at every training quality "
+            f"(`comp_lib.bank`), validated on the {data.get('val_files', '?')} held-out "
+            "validation images (`data.holdout_images`)"
+        )
+    elif config.get("native_tiles"):
         tile = config["native_tiles"]
         data_line = (
             f"{data.get('train', '?')} tiles of {tile}x{tile} cut at native scale from the "
@@ -601,10 +612,10 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
 Load it with `Codec.load("{name}")`.
 
 - **Data**: {data_line}.
-- **Training**: `comp_lib.train`, scheme `{config.get("scheme")}`, {int(log.step.iloc[-1])}
-  RecCNN steps over {len(log)} epochs; shipped epoch {best.get("epoch", "?")} (best validation
-  gain over JPEG at equal bpp). Wall time {hours:.2f} h on {cpu} ({os.cpu_count()} cores, CPU
-  only), git {git_commit()}.
+- **Training**: `{module}`, scheme `{config.get("scheme")}`, {int(log.step.iloc[-1])}
+  RecCNN steps over {int(log.epoch.max())} epochs; shipped epoch {best.get("epoch", "?")}
+  (best validation gain over JPEG at equal bpp). Wall time {hours:.2f} h on {machine},
+  git {git_commit()}.
 - **Validation at the shipped epoch** (real codec, mean over qualities
   {config.get("val_quality")}): PSNR {best.get("val_psnr", float("nan")):.3f} dB, SSIM
   {best.get("val_ssim", float("nan")):.4f}, {best.get("val_bpp", float("nan")):.4f} bpp; JPEG at
@@ -624,6 +635,16 @@ Training log: `{name}.log.csv`.
     return path
 
 
+def _corpus_sizes(codec) -> list:
+    """The corpus sizes a shipped model trained on (500 by default; none for fixed coders)."""
+    data = getattr(codec, "metadata", None)
+    if data is None:
+        return []
+    data = data.get("data", {})
+    sizes = data.get("n_images", 500)
+    return sizes if isinstance(sizes, list) else [sizes]
+
+
 def ship_ladder(name: str, models: list[str], qualities, progress: bool = True) -> Path:
     """Ship the best of several shipped models at each rate as ``weights/<name>.ladder.json``.
 
@@ -634,12 +655,13 @@ def ship_ladder(name: str, models: list[str], qualities, progress: bool = True) 
     never the test set. Writes the ladder and a card ``<name>.ladder.md`` with
     the rungs and the curves they were chosen from.
     """
+    from comp_lib.codec import load_model
     from comp_lib.config import WEIGHTS_DIR, git_commit
     from comp_lib.data import build_corpus, holdout_images
     from comp_lib.evaluate import choose_ladder
 
-    codecs = {m: Codec.load(m).eval() for m in models}
-    sizes = sorted({int(c.metadata.get("data", {}).get("n_images", 500)) for c in codecs.values()})
+    codecs = {m: load_model(m) for m in models}
+    sizes = sorted({int(n) for c in codecs.values() for n in _corpus_sizes(c)})
     corpora = [build_corpus(n_images=n, progress=False) for n in sizes]
     images = holdout_images(corpora)
     ladder, curves = choose_ladder(codecs, images, qualities, name=name, progress=progress)
