@@ -7,7 +7,8 @@ bitstream, header included. Each model sweeps its inner JPEG quality; a ladder
 (``--ladder``, :class:`comp_lib.codec.Ladder`: the best shipped model at each rate,
 chosen on validation images) is a codec of its own, whose rows are its models' rows at
 its rungs (:func:`comp_lib.evaluate.ladder_rows`: the same bytes and pixels, as
-``tests/test_evaluate.py`` checks), so the models' sweeps include every rung. The
+``tests/test_evaluate.py`` checks), so the models' sweeps include every rung (a
+ladder model not named, such as its plain-JPEG rungs, is run at its rungs only). The
 anchor is JPEG with the same `comp_lib.jpeg` settings (optimized Huffman) at qualities
 1..95; the no-learning baseline (bicubic /2, JPEG, bicubic x2) is shown too. Writes
 ``reports/tables/model_quality_<name>.{csv,md}`` with BD-rate up to 0.6 bpp and
@@ -26,7 +27,7 @@ import time
 import pandas as pd
 import torch
 
-from comp_lib.codec import BicubicCodec, Codec, Ladder
+from comp_lib.codec import BicubicCodec, Ladder, load_model
 from comp_lib.config import tables_dir
 from comp_lib.data import load_dataset_gray
 from comp_lib.evaluate import JPEGCodec, at_rates, bd_table, evaluate, ladder_rows, rd_curves
@@ -62,16 +63,25 @@ def main() -> None:
     described, labels = [], {}  # labels: a model's header name -> its label in the rows
     ladder = Ladder.load(args.ladder) if args.ladder else None
     for model, label in zip(args.models, names, strict=True):
-        codec = Codec.load(model).eval()
+        codec = load_model(model)
         labels[codec.name] = label
-        qualities = set(POST_QUALITIES if codec.comcnn is None else OUR_QUALITIES)
+        qualities = set(POST_QUALITIES if getattr(codec, "comcnn", None) is None else OUR_QUALITIES)
         if ladder is not None:
             qualities |= {q for m, q in ladder.rungs if m == codec.name}
         frames.append(evaluate(codec, images, sorted(qualities), label))
         described.append(f"- `{label}`: {codec.metadata.get('training', {})}")
     rows = pd.concat(frames, ignore_index=True)
     if ladder is not None:
-        rows = pd.concat([rows, ladder_rows(rows, ladder, ladder.name, labels)], ignore_index=True)
+        extra = [m for m in ladder.codecs if m not in labels]  # e.g. its plain-JPEG rungs
+        parts = [rows] + [
+            evaluate(ladder.codecs[m], images, sorted({q for r, q in ladder.rungs if r == m}), m)
+            for m in extra
+        ]
+        both = pd.concat(parts, ignore_index=True)
+        labels |= {m: m for m in extra}
+        described += [f"- `{m}`: run at its rungs of the ladder only (its card says how it was "
+                      "trained)" for m in extra]  # fmt: skip
+        rows = pd.concat([rows, ladder_rows(both, ladder, ladder.name, labels)], ignore_index=True)
         rungs = ", ".join(f"{m} q{q}" for m, q in ladder.rungs)
         described.append(f"- `{ladder.name}` (ladder, chosen on validation images): {rungs}")
     seconds = time.perf_counter() - start
