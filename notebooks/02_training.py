@@ -62,7 +62,7 @@ n_images = 500
 val_images = 8  # validate on the first N validation images
 run_name = "smoke"
 resume = False  # continue from runs/<run_name>/last.pt (True for long runs)
-shipped_models = ["rec32x20", "post64s2"]  # models in comp_lib/weights whose logs to show
+shipped_models = ["rec32x20", "post64s2", "rec32x20n", "post64s2lo", "post64s2hi"]  # logs to show
 profile = "smoke"
 
 # %%
@@ -155,7 +155,11 @@ save_figure(fig, "02_reconstructions")
 # The models shipped in `comp_lib/weights/` were trained with this code at a much larger
 # budget (each model card says how): `rec32x20`, the paper's framework (ComCNN + a
 # 32-channel RecCNN), and `post64s2`, the paper's *RecCNN only* configuration (a JPEG
-# post-filter, trained on native-scale tiles). Their logs:
+# post-filter, trained on native-scale tiles), both on the CPU. `rec32x20n`,
+# `post64s2lo` and `post64s2hi` continue them on a GPU with `comp_lib.bank`, which codes
+# whole native-size images once per quality and trains on aligned crops (RecCNN only;
+# `rec32x20n` keeps `rec32x20`'s ComCNN): the two post-filters each specialise in a band
+# of qualities (lo: 2-14, hi: 12-50). Epoch 0 of a bank log is the starting point. Their logs:
 
 # %%
 for shipped_model in shipped_models:

@@ -58,8 +58,8 @@ codec_names = [
     "ComCNN only",
     "RecCNN only",
 ]
-model = "rec32x20"  # shipped ComCNN+RecCNN model (or checkpoint file)
-post_filter_model = "post64s2"  # shipped RecCNN-only model (scheme "post_filter")
+model = "rec32x20n"  # shipped ComCNN+RecCNN model (or checkpoint file)
+post_filter_model = "post64s2lo"  # shipped RecCNN-only model (no ComCNN)
 ladder = "best"  # shipped ladder, "ours": the best of the shipped models at each rate
 our_qualities = [10, 30, 60, 90]  # inner JPEG qualities of ComCNN+RecCNN and ComCNN only
 post_qualities = [3, 10, 20]  # inner JPEG qualities of RecCNN only
@@ -116,10 +116,6 @@ component = {model: "ComCNN+RecCNN", post_filter_model: "RecCNN only"}  # model 
 rungs = {} if ours_ladder is None else {m: sorted({q for n, q in ours_ladder.rungs if n == m})
                                  for m in ours_ladder.codecs}  # fmt: skip
 if ours_ladder is not None:
-    unknown = set(ours_ladder.codecs) - {m for m in component if m}
-    if unknown:
-        raise ValueError(f"ladder {ladder!r} uses {sorted(unknown)}: name them as model / "
-                         "post_filter_model")  # fmt: skip
     print(f"ours = ladder {ladder!r}:", ", ".join(f"{m} q{q}" for m, q in ours_ladder.rungs))
 codecs = {}
 for name in codec_names:
@@ -142,9 +138,11 @@ for name in codec_names:
         if name == "JPEG":
             settings |= {5, 10}  # the paper's protocol
         codecs[name] = (codec, sorted(settings, key=list(codec.settings).index))
-for m, label in component.items():  # a ladder's model left out of codec_names still runs
-    if ours_ladder is not None and m in ours_ladder.codecs and label not in codecs:
-        codecs[label] = (down_up if m == model else post, rungs[m])
+labels = {m: n for m, n in component.items() if n in codecs}  # header name -> codec in the rows
+for m in rungs:  # the ladder's other models (and its plain-JPEG rungs) run at its rungs only
+    if m not in labels:
+        labels[m] = f"ladder:{m}"
+        codecs[labels[m]] = (ours_ladder.codecs[m], rungs[m])
 pd.DataFrame([(n, s) for n, (_, s) in codecs.items()], columns=["codec", "settings"])
 
 
@@ -168,7 +166,9 @@ start = time.perf_counter()
 test_sets = {name: load_dataset_gray(name, limit=limit) for name in datasets}
 rows = pd.concat([run(images, name) for name, images in test_sets.items()], ignore_index=True)
 if ours_ladder is not None:
-    rows = pd.concat([rows, ladder_rows(rows, ours_ladder, "ours", component)], ignore_index=True)
+    rows = pd.concat([rows, ladder_rows(rows, ours_ladder, "ours", labels)], ignore_index=True)
+    rows = rows[~rows.codec.str.startswith("ladder:")].reset_index(drop=True)
+    codecs = {n: c for n, c in codecs.items() if not n.startswith("ladder:")}
     codecs["ours"] = (ours_ladder, list(ours_ladder.settings))
 rows.to_csv(tables_dir() / "03_rows.csv", index=False)
 print(f"{len(rows)} rows in {time.perf_counter() - start:.0f} s")
@@ -241,7 +241,8 @@ if "ours" in diss_codecs:
     rows_out.append(dict(source="here", codec=f"ours ({ladder}) at the same bpp",
                          bpp=match.bpp, psnr=mine.psnr, ssim=mine.ssim))  # fmt: skip
     top = diss[diss.codec == "ours"].sort_values("bpp").iloc[-1]
-    rows_out.append(dict(source="here", codec=f"ours at its highest setting (q={int(top.setting)})",
+    top_model, top_quality = ours_ladder.rungs[int(top.setting)]
+    rows_out.append(dict(source="here", codec=f"ours at its top rung ({top_model} q{top_quality})",
                          bpp=top.bpp, psnr=top.psnr, ssim=top.ssim))  # fmt: skip
 dissertation = pd.DataFrame(rows_out).round(4)
 write_md("03_dissertation", "The dissertation's protocol with rates", dissertation,
