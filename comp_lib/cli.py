@@ -157,15 +157,15 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
-    from comp_lib.codec import Codec, parse_header, shipped_models
+    from comp_lib.codec import FIXED_CODERS, load_model, parse_header, shipped_models
 
     files = _expand(args.inputs, (SUFFIX,))
     targets = _targets(files, args.output, ".png", len(files) > 1 or Path(args.inputs[0]).is_dir())
-    codecs: dict[str, Codec] = {}
+    codecs: dict = {}
 
-    def codec_for(model: str) -> Codec:
+    def codec_for(model: str):
         if model not in codecs:
-            codecs[model] = Codec.load(model).eval()
+            codecs[model] = load_model(model)  # a shipped model, or plain JPEG / bicubic
         return codecs[model]
 
     if args.model is not None:
@@ -176,7 +176,7 @@ def cmd_decompress(args) -> int:
         header = parse_header(data)
         if args.model is not None:
             model = args.model
-        elif header["model"] in shipped_models():
+        elif header["model"] in shipped_models() or header["model"] in FIXED_CODERS:
             model = header["model"]
         elif header["fingerprint"] is None or header["model"] is None:
             model = DEFAULT_MODEL
