@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from comp_lib import jpeg
 from comp_lib.codec import Codec
@@ -175,7 +176,8 @@ def build_bank(codec: Codec, images: list[np.ndarray], qualities, device=None,
         return len(data), jpeg.decode(data)
 
     with ThreadPoolExecutor(workers or cpu_threads()) as pool:  # Pillow releases the GIL
-        results = list(pool.map(code, jobs))
+        results = list(tqdm(pool.map(code, jobs), total=len(jobs), desc="coding the bank",
+                            disable=not progress))  # fmt: skip
     n_bytes = np.zeros((len(qualities), len(images)), dtype=np.int64)
     decoded = [[None] * len(images) for _ in qualities]
     for (qi, i), (size, dec) in zip(jobs, results, strict=True):
@@ -326,8 +328,6 @@ def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str,
     by validation gain over JPEG at equal bpp, ``log.csv``). Resumes from
     ``out_dir/last.pt`` when it exists. Returns the log.
     """
-    from tqdm.auto import tqdm
-
     device = torch.device(device or default_device())
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads())
