@@ -79,8 +79,16 @@ def main() -> None:
         ]
         both = pd.concat(parts, ignore_index=True)
         labels |= {m: m for m in extra}
-        described += [f"- `{m}`: run at its rungs of the ladder only (its card says how it was "
-                      "trained)" for m in extra]  # fmt: skip
+        described += [
+            f"- `{m}`: run at its rungs of the ladder only ("
+            + (
+                "plain JPEG behind the header"
+                if m == "jpeg"
+                else "its card says how it was trained"
+            )
+            + ")"
+            for m in extra
+        ]
         rows = pd.concat([rows, ladder_rows(both, ladder, ladder.name, labels)], ignore_index=True)
         rungs = ", ".join(f"{m} q{q}" for m, q in ladder.rungs)
         described.append(f"- `{ladder.name}` (ladder, chosen on validation images): {rungs}")
