@@ -55,6 +55,33 @@ def _fmt(value: float, spec: str = ".2f") -> str:
     )
 
 
+def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
+    """Per dataset, the rates over which each codec's BD-rate against JPEG is computed."""
+    from comp_lib.evaluate import rd_curves
+
+    if rows is None or "dataset" not in rows:
+        return []
+    lines = [
+        "Each BD-rate is over the rates that codec's curve and JPEG's both cover, up to "
+        f"{max_rate} bpp, so codecs measured over different ranges do not rank exactly: a "
+        "curve that stops early (a sweep that ends at a low inner quality) is judged at low "
+        "rates only. The ranges (bpp):",
+        "",
+    ]
+    for dataset, sub in rows.groupby("dataset", sort=False):
+        curves = rd_curves(sub)
+        span = curves.groupby("codec").bpp.agg(["min", "max"])
+        if "JPEG" not in span.index:
+            continue
+        lo_j, hi_j = span.loc["JPEG"]
+        parts = [
+            f"{codec} {max(lo, lo_j):.2f}-{min(hi, hi_j, max_rate):.2f}"
+            for codec, (lo, hi) in span.drop(index="JPEG").iterrows()
+        ]
+        lines.append(f"- {dataset}: " + ", ".join(parts) + ".")
+    return [*lines, ""]
+
+
 def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, sub in bd.groupby("dataset", sort=False):
@@ -134,6 +161,7 @@ def write_readme() -> Path:
             ),
             *_headline(bd, fixed),
             "",
+            *_bd_ranges(_read("03_rows.csv"), float(bd.max_rate.max())),
             "Tables: [BD-rates](tables/03_standard_bd.md), "
             "[PSNR/SSIM at fixed rates](tables/03_standard_at_rates.md), "
             "[per-image rows](tables/03_rows.csv), [CompressAI JSON](tables/03_json).",
