@@ -46,3 +46,19 @@ def test_report_lists_every_ablation_from_its_summary(reports):
     assert "MSE loss -12.3 ± 0.50% / +0.42 ± 0.01 dB" in text
     assert "L1 loss -10.0% / +0.30 dB" in text
     assert "(tables/04_pooling.md)" in text and "Smoke profile" not in text
+
+
+def test_report_states_the_rate_range_of_each_bd_rate(reports):
+    """A curve that stops early is judged at low rates only: the report says over which."""
+    from comp_lib.evaluate import rd_curves
+
+    text = write_readme().read_text()
+    rows = pd.read_csv(reports / "tables" / "03_rows.csv")
+    sub = rows[rows.dataset == "bsds300_test"]
+    span = rd_curves(sub).groupby("codec").bpp.agg(["min", "max"])
+    lo = max(span.loc["ours", "min"], span.loc["JPEG", "min"])
+    hi = min(span.loc["ours", "max"], span.loc["JPEG", "max"], 0.6)
+    assert f"ours {lo:.2f}-{hi:.2f}" in text
+    assert "Each BD-rate is over the rates" in text
+    (reports / "tables" / "03_rows.csv").unlink()  # no rows: no ranges, no error
+    assert "Each BD-rate is over the rates" not in write_readme().read_text()
