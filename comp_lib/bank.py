@@ -48,23 +48,9 @@ from comp_lib.config import cpu_threads
 from comp_lib.config import device as default_device
 from comp_lib.metrics import psnr, ssim
 from comp_lib.models import RecCNN, upsample
+from comp_lib.train import LOG_COLUMNS, _atomic_write, _jpeg_psnr_at, jpeg_curve
 
 __all__ = ["BankConfig", "build_bank", "load_pack", "reccnn_input", "save_pack", "train_bank"]
-
-LOG_COLUMNS = [
-    "epoch",
-    "step",
-    "lr",
-    "loss_rec",
-    "loss_com",
-    "val_psnr",
-    "val_ssim",
-    "val_bpp",
-    "val_jpeg_psnr",
-    "val_gain_db",
-    "seconds",
-]  # fmt: skip  (the columns of comp_lib.train's log, so that train.ship reads both)
-
 
 # --------------------------------------------------------------------------- packs
 
@@ -138,9 +124,7 @@ def reccnn_input(codec: Codec, image: np.ndarray, quality: int) -> tuple[np.ndar
     [0, 1] (before RecCNN) and the JPEG payload's size (the header is extra).
     """
     h, w = image.shape
-    with codec._inference():
-        compact = jpeg.tensor_to_uint8(codec._analyse(codec._to_tensor(image[None])))[0]
-    data = jpeg.encode(compact, quality)
+    data = jpeg.encode(_compacts(codec, [image])[0], quality)
     decoded = jpeg.decode(data, expected_size=codec._compact_size(h, w))
     with codec._inference():
         x_in = codec._up(codec._to_tensor(decoded[None]), (h, w))
@@ -300,24 +284,6 @@ def _validate(codec: Codec, val: list[tuple[str, np.ndarray]], qualities) -> dic
     return pd.DataFrame(rows).groupby("quality").mean().reset_index().to_dict("list")
 
 
-def _jpeg_curve(val: list[tuple[str, np.ndarray]], qualities=range(1, 96, 2)) -> pd.DataFrame:
-    rows = []
-    for q in qualities:
-        b, p = [], []
-        for _, image in val:
-            data = jpeg.encode(image, q)
-            b.append(8 * len(data) / image.size)
-            p.append(psnr(image, jpeg.decode(data)))
-        rows.append(dict(quality=q, bpp=np.mean(b), psnr=np.mean(p)))
-    return pd.DataFrame(rows)
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
 def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str, np.ndarray]],
                out_dir, name: str, data_info: dict | None = None, device=None,
                progress: bool = True) -> pd.DataFrame:  # fmt: skip
@@ -364,7 +330,7 @@ def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str,
         log = pd.read_csv(out / "log.csv").to_dict("records")
         rng = np.random.default_rng([config.seed, epoch])
         torch.manual_seed(config.seed + epoch)
-    jpeg_val = _jpeg_curve(val)
+    jpeg_val = jpeg_curve([image for _, image in val])
     autocast = (
         torch.autocast(device.type, dtype=torch.bfloat16)
         if config.precision == "bf16"
@@ -428,19 +394,18 @@ def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str,
             }
             codec.metadata["training"]["steps_per_epoch"] = steps
             codec.save(out / "best.pt")
-        _atomic_save(dict(reccnn=codec.reccnn.state_dict(), opt=opt.state_dict(), epoch=epoch,
-                          best_gain=best_gain, steps=steps), last)  # fmt: skip
-        tmp = out / ".log.csv.tmp"
-        pd.DataFrame(log, columns=LOG_COLUMNS).to_csv(tmp, index=False)
-        os.replace(tmp, out / "log.csv")
+        state = dict(reccnn=codec.reccnn.state_dict(), opt=opt.state_dict(), epoch=epoch,
+                     best_gain=best_gain, steps=steps)  # fmt: skip
+        _atomic_write(last, lambda f, s=state: torch.save(s, f))
+        table = pd.DataFrame(log, columns=LOG_COLUMNS).to_csv(index=False).encode()
+        _atomic_write(out / "log.csv", lambda f, t=table: f.write(t))
     return pd.DataFrame(log, columns=LOG_COLUMNS)
 
 
 def _row(epoch, step, lr, loss, v, jpeg_val, seconds) -> dict:
     """A log row from a validation result (gain over JPEG at the same bpp, per quality)."""
     bpp, psnr_ = float(np.mean(v["bpp"])), float(np.mean(v["psnr"]))
-    curve = np.log(jpeg_val.bpp), jpeg_val.psnr
-    jpeg_psnr = float(np.mean([np.interp(math.log(b), *curve) for b in v["bpp"]]))
+    jpeg_psnr = float(np.mean([_jpeg_psnr_at(jpeg_val, b) for b in v["bpp"]]))
     return dict(epoch=epoch, step=step, lr=lr, loss_rec=loss, loss_com=float("nan"),
                 val_psnr=psnr_, val_ssim=float(np.mean(v["ssim"])), val_bpp=bpp,
                 val_jpeg_psnr=jpeg_psnr, val_gain_db=psnr_ - jpeg_psnr,
