@@ -37,6 +37,7 @@ __all__ = [
     "envelope",
     "evaluate",
     "ladder_rows",
+    "ladder_subset",
     "per_image_gain",
     "provenance",
     "rd_curves",
@@ -221,7 +222,13 @@ def choose_ladder(
     return Ladder(models, rungs, name=name, bpp=best.bpp.round(4).tolist()), curves
 
 
-def ladder_rows(rows: pd.DataFrame, ladder, name: str, models: dict | None = None) -> pd.DataFrame:
+def ladder_rows(
+    rows: pd.DataFrame,
+    ladder,
+    name: str,
+    models: dict | None = None,
+    rungs: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """A :class:`~comp_lib.codec.Ladder`'s rows, read from its models' rows.
 
     Coding with rung ``i`` *is* coding with that rung's model at that rung's
@@ -239,10 +246,15 @@ def ladder_rows(rows: pd.DataFrame, ladder, name: str, models: dict | None = Non
     models : dict of str to str, optional
         Model name -> codec name in ``rows``, for models evaluated under another
         name (default: the model's own name).
+    rungs : sequence of int, optional
+        Indices of the rungs to read (default: all); see :func:`ladder_subset`.
     """
     models = models or {}
     out = []
-    for i, (model, quality) in enumerate(ladder.rungs):
+    for i in range(len(ladder.rungs)) if rungs is None else rungs:
+        if not 0 <= i < len(ladder.rungs):
+            raise ValueError(f"rung {i} out of range: the ladder has {len(ladder.rungs)} rungs")
+        model, quality = ladder.rungs[i]
         label = models.get(model, model)
         part = rows[(rows.codec == label) & (rows.setting == quality)]
         if part.empty:
@@ -251,6 +263,18 @@ def ladder_rows(rows: pd.DataFrame, ladder, name: str, models: dict | None = Non
             )
         out.append(part.assign(codec=name, setting=i))
     return pd.concat(out, ignore_index=True)
+
+
+def ladder_subset(ladder, step: int = 1) -> list[int]:
+    """Every ``step``-th rung of a ladder, from the first, and always its last.
+
+    A cheaper sweep of the same codec: each kept rung is a real setting of the
+    ladder, only the curve between them is sampled more sparsely.
+    """
+    n = len(ladder.rungs)
+    if step < 1:
+        raise ValueError(f"step must be a positive integer, got {step!r}")
+    return sorted(set(range(0, n, step)) | {n - 1})
 
 
 def at_rates(curves: pd.DataFrame, rates: Sequence[float] = (0.1, 0.2, 0.3, 0.5)) -> pd.DataFrame:

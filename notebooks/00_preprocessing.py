@@ -32,9 +32,9 @@
 #   `reports/tables/00_raw_files.csv`, `00_corpus_summary.{csv,md}`, `00_skipped_files.csv`.
 
 # %% tags=["parameters"]
-data_folder = ""  # "" = COMP_LIB_DATA or ./data
+data_folder = ""  # empty: COMP_LIB_DATA or ./data
 sources = ["bsds300_train", "train400"]  # dataset names or folders (RAW or ordinary images)
-categories = ""  # optional CSV: file name -> category (e.g. RAISE's); "" = source folder
+categories = ""  # optional CSV: file name -> category (e.g. RAISE's); empty: by source folder
 n_images = 500
 size = 180
 seed = 0

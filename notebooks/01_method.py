@@ -39,7 +39,7 @@
 # %% tags=["parameters"]
 image_name = "102061"  # a BSDS300 test image (file stem)
 quality = 10  # JPEG quality of the compact image, 1..95
-checkpoint = ""  # a Codec checkpoint file or shipped model name; "" = untrained networks
+checkpoint = ""  # a Codec checkpoint file or shipped model name; empty: untrained networks
 seed = 0  # seeds the untrained networks
 profile = "smoke"
 

@@ -183,3 +183,24 @@ def test_ladder_rows_are_the_rows_of_running_the_ladder(bsds_test):
                                   ran[cols].sort_values(key).reset_index(drop=True))  # fmt: skip
     with pytest.raises(ValueError, match="rung 0"):
         ladder_rows(parts, ladder, "mine")  # bicubic's rows are under another name
+
+
+def test_ladder_subset_keeps_every_nth_rung_and_the_last(bsds_test):
+    from comp_lib.codec import Ladder
+    from comp_lib.evaluate import ladder_rows, ladder_subset
+
+    post = _identity_post_filter("post")
+    ladder = Ladder({"post": post}, [("post", q) for q in (3, 5, 8, 12, 20)], name="five")
+    assert ladder_subset(ladder) == [0, 1, 2, 3, 4]
+    assert ladder_subset(ladder, 2) == [0, 2, 4]
+    assert ladder_subset(ladder, 3) == [0, 3, 4]  # the top rung is always kept
+    with pytest.raises(ValueError, match="positive"):
+        ladder_subset(ladder, 0)
+    rows = evaluate(post, bsds_test[:1], [3, 8, 20], "post", progress=False)
+    sub = ladder_rows(rows, ladder, "five", rungs=ladder_subset(ladder, 2))
+    assert sub.setting.tolist() == [0, 2, 4]
+    assert sub.bytes.tolist() == rows.sort_values("setting").bytes.tolist()
+    with pytest.raises(ValueError, match="rung 1"):
+        ladder_rows(rows, ladder, "five")  # q5 was not run
+    with pytest.raises(ValueError, match="out of range"):
+        ladder_rows(rows, ladder, "five", rungs=[7])

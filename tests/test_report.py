@@ -62,3 +62,20 @@ def test_report_states_the_rate_range_of_each_bd_rate(reports):
     assert "Each BD-rate is over the rates" in text
     (reports / "tables" / "03_rows.csv").unlink()  # no rows: no ranges, no error
     assert "Each BD-rate is over the rates" not in write_readme().read_text()
+
+
+def test_report_says_when_ours_ran_at_some_rungs_only(reports):
+    import re
+
+    md = reports / "tables" / "03_standard_bd.md"
+    text = md.read_text()
+    line = next(x for x in text.splitlines() if x.startswith("Provenance:"))
+    line = re.sub(r'"ladder_step": \d+, ', "", line)
+    rows = pd.read_csv(reports / "tables" / "03_rows.csv")
+    n = rows[rows.codec == "ours"].setting.nunique()
+    for step, shown in ((1, False), (2, True)):
+        stepped = line.replace('"max_rate"', f'"ladder_step": {step}, "max_rate"')
+        md.write_text(text.replace(next(x for x in text.splitlines()
+                                         if x.startswith("Provenance:")), stepped))  # fmt: skip
+        said = f'"ours" ran at {n} rungs of its ladder (one in 2' in write_readme().read_text()
+        assert said == shown
