@@ -7,6 +7,8 @@
 ``profile``, writing the executed copies to ``reports/notebooks/``. The notebooks
 write their own figures and tables under ``reports/``. A failing notebook stops the
 run with its name; the executed copy up to the failing cell is kept for reading.
+A full run records how long each notebook took, and on what machine, in
+``reports/tables/pipeline_<profile>.{csv,md}``; the report states it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,15 @@ import yaml
 
 from comp_lib.config import PROJECT_ROOT, reports_dir
 
-__all__ = ["CHECK_MARKER", "load_profile", "main", "notebooks", "run", "store_summaries"]
+__all__ = [
+    "CHECK_MARKER",
+    "load_profile",
+    "main",
+    "notebooks",
+    "run",
+    "store_summaries",
+    "write_times",
+]
 
 #: Cells whose output nbval compares (``pytest --nbval-lax``); the only outputs committed.
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
@@ -54,7 +64,7 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
     params = load_profile(profile)
     out_dir = reports_dir() / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    done = []
+    done, times = [], []
     for nb in notebooks():
         if only and nb.stem not in only:
             continue
@@ -63,13 +73,34 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
         out = out_dir / nb.name
         pm.execute_notebook(nb, out, parameters=params[nb.stem], kernel_name=KERNEL,
                             cwd=str(nb.parent), progress_bar=False)  # fmt: skip
-        print(f"[{profile}] {nb.name} done in {time.perf_counter() - start:.0f} s", flush=True)
+        seconds = time.perf_counter() - start
+        print(f"[{profile}] {nb.name} done in {seconds:.0f} s", flush=True)
         done.append(out)
+        times.append((nb.stem, seconds))
     if only is None:
         from comp_lib.report import write_readme
 
+        write_times(profile, times)
+
         print(f"[{profile}] wrote {write_readme()}")
     return done
+
+
+def write_times(profile: str, times: list[tuple[str, float]]) -> Path:
+    """Write ``pipeline_<profile>.{csv,md}``: each notebook's wall time, the machine, the total."""
+    import pandas as pd
+
+    from comp_lib.config import cpu_name, cpu_threads, git_commit
+    from comp_lib.report import write_table
+
+    df = pd.DataFrame(times, columns=["notebook", "seconds"])
+    df = pd.concat([df, pd.DataFrame([("total", df.seconds.sum())], columns=df.columns)])
+    df["minutes"] = df.seconds / 60
+    machine = f"{cpu_name()}, {cpu_threads()} threads"
+    source = f"Provenance: git {git_commit()}; profile `{profile}`; machine: {machine}."
+    return write_table(f"pipeline_{profile}", f"`make report` at the {profile} profile: wall time",
+                       df.round(1), source, "Each notebook run by papermill, in order; "
+                       "the virtual environment's set-up not included.")  # fmt: skip
 
 
 def store_summaries(executed: Path, notebook: Path) -> int:

@@ -97,6 +97,22 @@ def _ladder_note(rows: pd.DataFrame | None, source: str) -> list[str]:
     ]
 
 
+def _pipeline_time() -> list[str]:
+    """The wall time of the ``make report`` run that made the 03 tables, where recorded."""
+    match = re.search(r"profile `([\w-]+)`", _provenance("03_standard_bd.md"))
+    times = _read(f"pipeline_{match.group(1)}.csv") if match else None
+    if times is None or "total" not in set(times.notebook):
+        return []
+    total = times.set_index("notebook").loc["total", "minutes"]
+    machine = re.search(r"machine: (.*)\.$", _provenance(f"pipeline_{match.group(1)}.md"))
+    where = f" on {machine.group(1)}" if machine else ""
+    return [
+        f"`make report` at the `{match.group(1)}` profile took {total:.1f} minutes{where} "
+        f"([per notebook](tables/pipeline_{match.group(1)}.md)).",
+        "",
+    ]
+
+
 def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, sub in bd.groupby("dataset", sort=False):
@@ -156,6 +172,7 @@ def write_readme() -> Path:
         "[`tables/`](tables) and the executed notebooks under `notebooks/` (not committed; "
         "rerun to get them). Every number below is read from the table it links to.",
         "",
+        *_pipeline_time(),
     ]
     bd, fixed = _read("03_standard_bd.csv"), _read("03_standard_at_rates.csv")
     if bd is not None and fixed is not None:

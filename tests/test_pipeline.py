@@ -1,6 +1,7 @@
 import ast
 
 import jupytext
+import pandas as pd
 import pytest
 
 from comp_lib import pipeline
@@ -48,3 +49,21 @@ def test_bad_profiles(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown notebooks"):
         pipeline.load_profile("x")
     assert pipeline.main(["--profile", "nonexistent"]) == 2
+
+
+def test_pipeline_times_reach_the_report(tmp_path, monkeypatch):
+    from comp_lib.report import write_readme, write_table
+
+    monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
+    bd = pd.DataFrame({"dataset": ["set5"], "codec": ["ours"], "bd_rate_psnr_%": [-30.0],
+                       "bd_psnr_db": [1.0], "max_rate": [0.6]})  # fmt: skip
+    write_table("03_standard_bd", "BD", bd, "Provenance: git abc; profile `default`")
+    assert "make report` at the" not in write_readme().read_text()  # no timing recorded
+    path = pipeline.write_times("default", [("00_a", 30.0), ("03_b", 1500.0)])
+    times = pd.read_csv(path.with_suffix(".csv"))
+    assert times.notebook.tolist() == ["00_a", "03_b", "total"]
+    assert times.seconds.iloc[-1] == 1530.0 and times.minutes.iloc[-1] == 25.5
+    assert "machine: " in path.read_text()
+    text = write_readme().read_text()
+    assert "`make report` at the `default` profile took 25.5 minutes on " in text
+    assert "(tables/pipeline_default.md)" in text
