@@ -114,13 +114,32 @@ def ssim_torch(
 
 
 def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
-    """SSIM (Wang et al. 2004) between two 8-bit grayscale images, data range 255."""
+    """SSIM (Wang et al. 2004) between two 8-bit grayscale images, data range 255.
+
+    The same map as :func:`ssim_torch` (the tests check both against
+    scikit-image), computed in float64 with separable 1-D filters over the
+    five moment images at once: several times faster on a CPU than a 2-D
+    convolution in float64, which matters when a report scores thousands of
+    decoded images.
+    """
+    from scipy.ndimage import correlate1d
+
     a, b = _pair(a, b)
     if a.ndim != 2:
         raise ValueError(f"ssim expects 2-D grayscale images, got shape {a.shape}")
-    ta = torch.from_numpy(a.astype(np.float64))[None, None]
-    tb = torch.from_numpy(b.astype(np.float64))[None, None]
-    return float(ssim_torch(ta, tb, data_range=255.0)[0])
+    size, r = 11, 5
+    if min(a.shape) < size:
+        raise ValueError(f"images of {a.shape} are smaller than the {size}x{size} window")
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    g = gaussian_window(size, 1.5).numpy()
+    moments = np.stack([x, y, x * x, y * y, x * y])
+    for axis in (1, 2):  # filter, then keep the pixels whose window lies inside the image
+        moments = correlate1d(moments, g, axis=axis, mode="constant")
+    mu_x, mu_y, exx, eyy, exy = moments[:, r:-r, r:-r]
+    sxx, syy, sxy = exx - mu_x**2, eyy - mu_y**2, exy - mu_x * mu_y
+    c1, c2 = (0.01 * 255.0) ** 2, (0.03 * 255.0) ** 2
+    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+    return float(s.mean())
 
 
 def bpp(data: bytes | int, pixels: int | tuple[int, ...]) -> float:
