@@ -122,7 +122,12 @@ def cpu_threads() -> int:
 
 
 def git_commit() -> str:
-    """Short hash of the checkout's HEAD, marked when tracked files have uncommitted changes."""
+    """Short hash of the checkout's HEAD, marked when tracked files have uncommitted changes.
+
+    Changes under ``reports/`` do not count: they are the outputs the notebooks are
+    writing (a ``make report`` run rewrites the committed tables as it goes), not
+    changes to the code that produces them.
+    """
 
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
@@ -130,7 +135,7 @@ def git_commit() -> str:
 
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!reports")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + (" (with uncommitted changes)" if dirty else "")

@@ -37,3 +37,25 @@ def test_the_shared_data_is_there():
     """CI points COMP_LIB_DATA at ../shared/data; every dataset the study uses must be found."""
     for name in config.DATASETS:
         assert config.dataset_dir(name).is_dir()
+
+
+def test_git_commit_marks_code_changes_not_report_outputs(monkeypatch, tmp_path):
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)  # fmt: skip
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "t.csv").write_text("a\n1\n")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "init")
+    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
+    clean = config.git_commit()
+    assert clean != "unknown" and "uncommitted" not in clean
+    (tmp_path / "reports" / "t.csv").write_text("a\n2\n")  # a report run rewrote a table
+    assert config.git_commit() == clean
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert config.git_commit() == clean + " (with uncommitted changes)"
