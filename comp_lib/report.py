@@ -113,6 +113,25 @@ def _pipeline_time() -> list[str]:
     ]
 
 
+def _eval_speed() -> list[str]:
+    """Issue 5's speed target, stated: one codec setting over the 100 BSDS300 test images."""
+    speed = _read("eval_speed.csv")
+    if speed is None or speed.empty:
+        return []
+    parts = [
+        f"{r.codec} {r.ms_per_image * 100 / 1000:.0f} s"
+        f" ({'within' if str(r.meets_60s) == 'True' else 'over'} 60 s)"
+        for r in speed.itertuples()
+    ]
+    return [
+        "One codec setting over the 100 BSDS300 test images (coding, decoding and scoring; "
+        "measured on the first images and scaled, [table](tables/eval_speed.md)): "
+        + "; ".join(parts)
+        + ".",
+        "",
+    ]
+
+
 def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, sub in bd.groupby("dataset", sort=False):
@@ -254,7 +273,8 @@ def write_readme() -> Path:
     links = [f"[{label}](tables/{name})" for name, label in speed
              if (reports_dir() / "tables" / name).is_file()]  # fmt: skip
     if links:
-        out += ["## Benchmarks (`make benchmarks`)", "", ", ".join(links) + ".", ""]
+        out += ["## Benchmarks (`make benchmarks`)", "", ", ".join(links) + ".", "",
+                *_eval_speed()]  # fmt: skip
     path = reports_dir() / "README.md"
     path.write_text("\n".join(out))
     return path

@@ -79,3 +79,11 @@ def test_report_says_when_ours_ran_at_some_rungs_only(reports):
                                          if x.startswith("Provenance:")), stepped))  # fmt: skip
         said = f'"ours" ran at {n} rungs of its ladder (one in 2' in write_readme().read_text()
         assert said == shown
+
+
+def test_report_states_the_evaluation_speed_against_60_s(reports):
+    speed = pd.read_csv(reports / "tables" / "eval_speed.csv")
+    text = write_readme().read_text()
+    for r in speed.itertuples():
+        verdict = "within" if r.meets_60s else "over"
+        assert f"{r.codec} {r.ms_per_image / 10:.0f} s ({verdict} 60 s)" in text
