@@ -72,6 +72,13 @@ def gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
     return g / g.sum()
 
 
+def _ssim_map(mu_x, mu_y, exx, eyy, exy, data_range: float, k1: float = 0.01, k2: float = 0.03):
+    """Wang et al.'s SSIM map from the filtered moments (numpy arrays or torch tensors)."""
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    sxx, syy, sxy = exx - mu_x**2, eyy - mu_y**2, exy - mu_x * mu_y
+    return ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+
+
 def ssim_torch(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -104,12 +111,7 @@ def ssim_torch(
     def filt(t: torch.Tensor) -> torch.Tensor:
         return F.conv2d(F.conv2d(t, gh, groups=c), gv, groups=c)
 
-    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
-    mu_x, mu_y = filt(x), filt(y)
-    sxx = filt(x * x) - mu_x**2
-    syy = filt(y * y) - mu_y**2
-    sxy = filt(x * y) - mu_x * mu_y
-    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
+    s = _ssim_map(filt(x), filt(y), filt(x * x), filt(y * y), filt(x * y), data_range, k1, k2)
     return s.mean(dim=(1, 2, 3))
 
 
@@ -135,11 +137,7 @@ def ssim(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
     moments = np.stack([x, y, x * x, y * y, x * y])
     for axis in (1, 2):  # filter, then keep the pixels whose window lies inside the image
         moments = correlate1d(moments, g, axis=axis, mode="constant")
-    mu_x, mu_y, exx, eyy, exy = moments[:, r:-r, r:-r]
-    sxx, syy, sxy = exx - mu_x**2, eyy - mu_y**2, exy - mu_x * mu_y
-    c1, c2 = (0.01 * 255.0) ** 2, (0.03 * 255.0) ** 2
-    s = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
-    return float(s.mean())
+    return float(_ssim_map(*moments[:, r:-r, r:-r], data_range=255.0).mean())
 
 
 def bpp(data: bytes | int, pixels: int | tuple[int, ...]) -> float:

@@ -97,9 +97,10 @@ def _ladder_note(rows: pd.DataFrame | None, source: str) -> list[str]:
     ]
 
 
-def _pipeline_time() -> list[str]:
-    """The wall time of the ``make report`` run that made the 03 tables, where recorded."""
-    match = re.search(r"profile `([\w-]+)`", _provenance("03_standard_bd.md"))
+def _pipeline_time(source: str) -> list[str]:
+    """The wall time of the ``make report`` run that made the 03 tables (``source``: their
+    provenance line), where recorded."""
+    match = re.search(r"profile `([\w-]+)`", source)
     times = _read(f"pipeline_{match.group(1)}.csv") if match else None
     if times is None or "total" not in set(times.notebook):
         return []
@@ -120,7 +121,7 @@ def _eval_speed() -> list[str]:
         return []
     parts = [
         f"{r.codec} {r.ms_per_image * 100 / 1000:.0f} s"
-        f" ({'within' if str(r.meets_60s) == 'True' else 'over'} 60 s)"
+        f" ({'within' if r.meets_60s else 'over'} 60 s)"
         for r in speed.itertuples()
     ]
     return [
@@ -191,14 +192,15 @@ def write_readme() -> Path:
         "[`tables/`](tables) and the executed notebooks under `notebooks/` (not committed; "
         "rerun to get them). Every number below is read from the table it links to.",
         "",
-        *_pipeline_time(),
     ]
+    source, rows = _provenance("03_standard_bd.md"), _read("03_rows.csv")
+    out += _pipeline_time(source)
     bd, fixed = _read("03_standard_bd.csv"), _read("03_standard_at_rates.csv")
     if bd is not None and fixed is not None:
         out += [
             "## Equal-rate comparison (notebook `03_evaluation`)",
             "",
-            _provenance("03_standard_bd.md"),
+            source,
             "",
             *(
                 [
@@ -207,13 +209,13 @@ def write_readme() -> Path:
                     "profile.",
                     "",
                 ]
-                if "profile `smoke`" in _provenance("03_standard_bd.md")
+                if "profile `smoke`" in source
                 else []
             ),
             *_headline(bd, fixed),
             "",
-            *_ladder_note(_read("03_rows.csv"), _provenance("03_standard_bd.md")),
-            *_bd_ranges(_read("03_rows.csv"), float(bd.max_rate.max())),
+            *_ladder_note(rows, source),
+            *_bd_ranges(rows, float(bd.max_rate.max())),
             "Tables: [BD-rates](tables/03_standard_bd.md), "
             "[PSNR/SSIM at fixed rates](tables/03_standard_at_rates.md), "
             "[per-image rows](tables/03_rows.csv), [CompressAI JSON](tables/03_json).",
