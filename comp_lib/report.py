@@ -170,9 +170,14 @@ def _ablations() -> list[str]:
             return text
         return f"{text} ± {_fmt(std, '.2f')}"
 
+    def bd(r) -> str:
+        if math.isnan(r["bd_rate_psnr_%_mean"]):  # bd_rate raised: no PSNR range in common
+            return "BD-rate undefined (no PSNR range shared with JPEG)"
+        return f"{cell(r, 'bd_rate_psnr_%', '+.1f')}%"
+
     for ablation, sub in summary.groupby("ablation", sort=False):
-        parts = [f"{r.variant} {cell(r, 'bd_rate_psnr_%', '+.1f')}% / "
-                 f"{cell(r, 'gain_at_0.3_db', '+.2f')} dB" for _, r in sub.iterrows()]  # fmt: skip
+        parts = [f"{r.variant} {bd(r)} / {cell(r, 'gain_at_0.3_db', '+.2f')} dB"
+                 for _, r in sub.iterrows()]  # fmt: skip
         out.append(f"- **{ablation}** ([table](tables/04_{ablation}.md), "
                    f"[figure](figures/04_{ablation}.png)): " + "; ".join(parts) + ".")  # fmt: skip
     rates = _read("04_dissertation_rates.csv")

@@ -33,11 +33,13 @@ def test_report_without_tables_still_writes(tmp_path, monkeypatch):
 
 def test_report_lists_every_ablation_from_its_summary(reports):
     summary = pd.DataFrame({
-        "ablation": ["loss", "loss", "pooling"],
-        "variant": ["MSE loss", "L1 loss", "2 max-pooling stages"],
-        "bd_rate_psnr_%_mean": [-12.34, -10.0, 5.0], "bd_rate_psnr_%_std": [0.5, float("nan"), 1.0],
-        "bd_rate_psnr_%_count": [2, 1, 2], "gain_at_0.3_db_mean": [0.42, 0.3, -0.7],
-        "gain_at_0.3_db_std": [0.01, float("nan"), 0.1], "gain_at_0.3_db_count": [2, 1, 2],
+        "ablation": ["loss", "loss", "pooling", "dissertation"],
+        "variant": ["MSE loss", "L1 loss", "2 max-pooling stages", "random init"],
+        "bd_rate_psnr_%_mean": [-12.34, -10.0, 5.0, float("nan")],
+        "bd_rate_psnr_%_std": [0.5, float("nan"), 1.0, float("nan")],
+        "bd_rate_psnr_%_count": [2, 1, 2, 0], "gain_at_0.3_db_mean": [0.42, 0.3, -0.7, -13.6],
+        "gain_at_0.3_db_std": [0.01, float("nan"), 0.1, float("nan")],
+        "gain_at_0.3_db_count": [2, 1, 2, 1],
     })  # fmt: skip
     summary.to_csv(reports / "tables" / "04_summary.csv", index=False)
     provenance = "# x\n\nProvenance: git abc; profile `paper`\n"
@@ -45,6 +47,7 @@ def test_report_lists_every_ablation_from_its_summary(reports):
     text = write_readme().read_text()
     assert "MSE loss -12.3 ± 0.50% / +0.42 ± 0.01 dB" in text
     assert "L1 loss -10.0% / +0.30 dB" in text
+    assert "random init BD-rate undefined (no PSNR range shared with JPEG) / -13.60 dB" in text
     assert "(tables/04_pooling.md)" in text and "Smoke profile" not in text
 
 
