@@ -11,6 +11,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from comp_lib.config import reports_dir
@@ -185,7 +186,82 @@ def _ablations() -> list[str]:
         out += ["", "The dissertation's comparison with its rates "
                 "([table](tables/04_dissertation_rates.md)):", "",
                 rates.to_markdown(index=False)]  # fmt: skip
-    return out + [""]
+    return out + ["", *_ablation_findings(summary, rates, source)]
+
+
+#: an ablation's best and worst variants count as "clearly apart" when their BD-rates
+#: differ by more than this many pooled seed standard deviations
+CLEAR_SPREADS = 3.0
+
+
+def _ablation_findings(
+    summary: pd.DataFrame, rates: pd.DataFrame | None, source: str = ""
+) -> list[str]:
+    """What the ablation tables say, read off them by fixed rules (stated in the text).
+
+    Per ablation: its best and worst variant by BD-rate, and whether their gap exceeds
+    :data:`CLEAR_SPREADS` times the seed-to-seed standard deviation pooled over every
+    repeated variant. Then the dissertation's comparison: the rate JPEG needed for its
+    32.75 dB against the model's rate, and which faults alone cost more than 1 dB at
+    equal rate.
+    """
+    col = "bd_rate_psnr_%"
+    repeated = summary[summary[f"{col}_count"] >= 2]
+    noise = float(np.sqrt((repeated[f"{col}_std"] ** 2).mean())) if len(repeated) else math.nan
+    out = ["### What the ablations say", ""]
+    budget = re.search(r'"epochs": (\d+), "steps": (\d+)', source)
+    if budget:
+        epochs, steps = map(int, budget.groups())
+        out += [f"Every run had the same small budget ({epochs} epochs of {steps} steps): "
+                "these rank what each change does early in training, which favours small "
+                "networks and high learning rates. The shipped models of the 03 comparison "
+                "were trained far longer.", ""]  # fmt: skip
+    if math.isnan(noise):
+        out += ["No variant was run with more than one seed, so no seed spread is known: "
+                "read small differences as noise.", ""]  # fmt: skip
+    else:
+        out += [f"Seed-to-seed standard deviation of the BD-rate, pooled over the "
+                f"{len(repeated)} repeated variants: {noise:.2f} points. An ablation's best "
+                f"and worst variants are called clearly apart when their BD-rates differ by "
+                f"more than {CLEAR_SPREADS:g} times that ({CLEAR_SPREADS * noise:.1f} points).",
+                ""]  # fmt: skip
+    for ablation, sub in summary.groupby("ablation", sort=False):
+        sub = sub.dropna(subset=[f"{col}_mean"])
+        if len(sub) < 2:
+            continue
+        best = sub.loc[sub[f"{col}_mean"].idxmin()]
+        worst = sub.loc[sub[f"{col}_mean"].idxmax()]
+        gap = worst[f"{col}_mean"] - best[f"{col}_mean"]
+        verdict = (
+            "" if math.isnan(noise)
+            else ", clearly apart" if gap > CLEAR_SPREADS * noise
+            else ", within the seed noise"
+        )  # fmt: skip
+        out.append(f"- **{ablation}**: best {best.variant} ({best[f'{col}_mean']:+.1f}%), "
+                   f"worst {worst.variant} ({worst[f'{col}_mean']:+.1f}%): {gap:.1f} points "
+                   f"apart{verdict}.")  # fmt: skip
+    out.append("")
+    if rates is None or rates.empty:
+        return out
+    model, jpeg = rates.iloc[0], rates[rates.variant.str.startswith("JPEG q=")]
+    if len(jpeg) and not math.isnan(model.bpp):
+        j = jpeg.iloc[0]
+        out += [
+            f"The dissertation's protocol here gives {model.psnr:.2f} dB at {model.bpp:.3f} "
+            f"bpp, {model.gain_db:+.2f} dB against JPEG at that rate "
+            f"({model.jpeg_psnr_same_bpp:.2f} dB). JPEG reaches about 32.75 dB, the "
+            f"dissertation's JPEG figure, only at "
+            f"{j.bpp:.3f} bpp ({j.bpp / model.bpp:.1f} times the model's rate): comparing at "
+            f"unequal rates alone turns a {model.gain_db:+.2f} dB result into a "
+            f"{model.psnr - j.psnr:+.2f} dB one.",
+            "",
+        ]
+    faults = rates.iloc[1:][rates.iloc[1:].gain_db < -1.0]
+    if len(faults):
+        listed = "; ".join(f"{r.variant} {r.psnr:.2f} dB ({r.gain_db:+.2f} dB)"
+                           for r in faults.itertuples())  # fmt: skip
+        out += [f"Faults that alone cost more than 1 dB against JPEG at equal rate: {listed}.", ""]
+    return out
 
 
 def write_readme() -> Path:
