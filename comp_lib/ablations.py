@@ -425,3 +425,29 @@ def spread(results: pd.DataFrame, columns: Sequence[str] = ("bd_rate_psnr_%", "g
     out = grouped.agg(["mean", "std", "count"])
     out.columns = [f"{c}_{stat}" for c, stat in out.columns]
     return out.reset_index()
+
+
+#: the dissertation's reported figures on BSDS300 (no bpp reported)
+DISSERTATION_MODEL = {"psnr": 24.0, "ssim": 0.74}
+DISSERTATION_JPEG = {"psnr": 32.75, "ssim": 0.88}
+
+
+def dissertation_rates(curves: pd.DataFrame, jpeg_curve: pd.DataFrame, quality: int):
+    """The dissertation's comparison with rates: each variant of the ``dissertation``
+    ablation at inner ``quality`` (mean over seeds: bpp, PSNR, SSIM, gain over JPEG at
+    that bpp, JPEG's PSNR there), then the dissertation's reported model and JPEG (no
+    bpp), then the JPEG setting of ``jpeg_curve`` closest to its 32.75 dB, with its rate.
+    """
+    points = curves[(curves.ablation == "dissertation") & (curves.setting == quality)]
+    if points.empty:
+        raise ValueError(f"no dissertation-ablation point at inner quality {quality}")
+    table = points.groupby("variant", sort=False)[["bpp", "psnr", "ssim", "gain_db"]].mean()
+    table = table.assign(jpeg_psnr_same_bpp=table.psnr - table.gain_db).reset_index()
+    reach = jpeg_curve.iloc[(jpeg_curve.psnr - DISSERTATION_JPEG["psnr"]).abs().argmin()]
+    reported = pd.DataFrame([
+        dict(variant="dissertation's model (reported)", bpp=np.nan, **DISSERTATION_MODEL),
+        dict(variant="dissertation's JPEG (reported)", bpp=np.nan, **DISSERTATION_JPEG),
+        dict(variant=f"JPEG q={int(reach.setting)} here (about {DISSERTATION_JPEG['psnr']} dB)",
+             bpp=reach.bpp, psnr=reach.psnr, ssim=reach.ssim),
+    ])  # fmt: skip
+    return pd.concat([table, reported], ignore_index=True).round(3)

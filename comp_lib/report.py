@@ -186,7 +186,7 @@ def _ablations() -> list[str]:
         out += ["", "The dissertation's comparison with its rates "
                 "([table](tables/04_dissertation_rates.md)):", "",
                 rates.to_markdown(index=False)]  # fmt: skip
-    return out + ["", *_ablation_findings(summary, rates, source)]
+    return out + ["", "### What the ablations say", "", *ablation_findings(summary, rates, source)]
 
 
 #: an ablation's best and worst variants count as "clearly apart" when their BD-rates
@@ -194,7 +194,7 @@ def _ablations() -> list[str]:
 CLEAR_SPREADS = 3.0
 
 
-def _ablation_findings(
+def ablation_findings(
     summary: pd.DataFrame, rates: pd.DataFrame | None, source: str = ""
 ) -> list[str]:
     """What the ablation tables say, read off them by fixed rules (stated in the text).
@@ -208,7 +208,7 @@ def _ablation_findings(
     col = "bd_rate_psnr_%"
     repeated = summary[summary[f"{col}_count"] >= 2]
     noise = float(np.sqrt((repeated[f"{col}_std"] ** 2).mean())) if len(repeated) else math.nan
-    out = ["### What the ablations say", ""]
+    out = []
     budget = re.search(r'"epochs": (\d+), "steps": (\d+)', source)
     if budget:
         epochs, steps = map(int, budget.groups())
@@ -244,7 +244,7 @@ def _ablation_findings(
     if rates is None or rates.empty:
         return out
     model, jpeg = rates.iloc[0], rates[rates.variant.str.startswith("JPEG q=")]
-    if len(jpeg) and not math.isnan(model.bpp):
+    if len(jpeg) and not (math.isnan(model.bpp) or math.isnan(model.gain_db)):
         j = jpeg.iloc[0]
         out += [
             f"The dissertation's protocol here gives {model.psnr:.2f} dB at {model.bpp:.3f} "

@@ -71,14 +71,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import Markdown
 
-from comp_lib.ablations import run_ablation, spread, variants
+from comp_lib.ablations import dissertation_rates, run_ablation, spread, variants
 from comp_lib.codecs import JPEGCodec
 from comp_lib.config import PROJECT_ROOT, tables_dir
 from comp_lib.data import build_corpus
 from comp_lib.evaluate import evaluate, provenance, rd_curves
 from comp_lib.plots import plot_ablation, save_figure
-from comp_lib.report import write_table
+from comp_lib.report import ablation_findings, write_table
 
 budget = dict(epochs=epochs, steps=steps, com_steps=com_steps, batch=batch, patch=patch,
               channels=channels, depth=depth, lr=lr, lr_decay=lr_decay,
@@ -184,8 +185,8 @@ if "size" in results:
     axes[0].set_ylabel("PSNR gain over JPEG at 0.3 bpp (dB)")
     fig.tight_layout()
     save_figure(fig, "04_size_cost")
-    display = size[["variant", "params", "gmac_per_mpx", "decode_ms", "gain_at_0.3_db"]]
-    display
+    cost = size[["variant", "params", "gmac_per_mpx", "decode_ms", "gain_at_0.3_db"]]
+    cost
 
 # %% [markdown]
 # ## Trained quality against tested quality (ablation 8)
@@ -220,17 +221,7 @@ if "quality" in results:
 # %%
 if "dissertation" in results:
     q_mid = test_qualities[len(test_qualities) // 2]
-    points = curves[(curves.ablation == "dissertation") & (curves.setting == q_mid)]
-    table = points.groupby("variant", sort=False)[["bpp", "psnr", "ssim", "gain_db"]].mean()
-    table = table.assign(jpeg_psnr_same_bpp=table.psnr - table.gain_db).reset_index()
-    reach = jpeg_curve.iloc[(jpeg_curve.psnr - 32.75).abs().argmin()]
-    unequal = pd.DataFrame([
-        dict(variant="dissertation's model (reported)", bpp=np.nan, psnr=24.0, ssim=0.74),
-        dict(variant="dissertation's JPEG (reported)", bpp=np.nan, psnr=32.75, ssim=0.88),
-        dict(variant=f"JPEG q={int(reach.setting)} here (about 32.75 dB)", bpp=reach.bpp,
-             psnr=reach.psnr, ssim=reach.ssim),
-    ])  # fmt: skip
-    dissertation = pd.concat([table, unequal], ignore_index=True).round(3)
+    dissertation = dissertation_rates(curves, jpeg_curve, q_mid)
     write_table("04_dissertation_rates", "The dissertation's comparison, with rates",
                 dissertation, source,
                 f"Models at inner quality {q_mid} on {len(test)} BSDS300 test images "
@@ -244,6 +235,17 @@ if "dissertation" in results:
     ax.set_ylabel("")
     save_figure(fig, "04_dissertation_rates")
     dissertation
+
+# %% [markdown]
+# ## What the ablations say
+#
+# Read off the tables above by fixed rules (the same text goes into `reports/README.md`):
+# each ablation's best and worst variant, and whether their gap is larger than the
+# seed-to-seed spread; then what the dissertation's comparison at unequal rates did.
+
+# %%
+Markdown("\n".join(ablation_findings(summary, dissertation if "dissertation" in results
+                                      else None, source)))  # fmt: skip
 
 # %% [markdown]
 # ## Summary (checked by nbval)

@@ -7,6 +7,7 @@ import pytest
 from comp_lib.ablations import (
     ABLATIONS,
     RESULT_COLUMNS,
+    dissertation_rates,
     gain_over,
     macs_per_pixel,
     run_ablation,
@@ -129,3 +130,23 @@ def test_spread_over_seeds():
     assert s.loc["a", "bd_rate_psnr_%_mean"] == pytest.approx(-11.0)
     assert s.loc["a", "bd_rate_psnr_%_std"] == pytest.approx(np.sqrt(2))
     assert s.loc["a", "bd_rate_psnr_%_count"] == 2 and np.isnan(s.loc["b", "gain_at_0.3_db_std"])
+
+
+def test_dissertation_rates_puts_each_variant_beside_jpeg_at_its_rate():
+    curves = pd.DataFrame({
+        "ablation": ["dissertation"] * 4 + ["loss"],
+        "variant": ["base", "base", "fault", "fault", "x"],
+        "seed": [0, 1, 0, 0, 0], "setting": [40, 40, 40, 10, 40],
+        "bpp": [0.2, 0.3, 0.25, 0.1, 0.3], "psnr": [25.0, 27.0, 22.0, 20.0, 30.0],
+        "ssim": [0.6, 0.7, 0.5, 0.4, 0.9], "gain_db": [0.2, 0.4, -3.0, -4.0, 1.0],
+    })  # fmt: skip
+    jpeg = pd.DataFrame({"setting": [10, 60, 90], "bpp": [0.2, 1.3, 2.5],
+                         "psnr": [25.0, 32.6, 36.0], "ssim": [0.6, 0.92, 0.97]})  # fmt: skip
+    table = dissertation_rates(curves, jpeg, 40).set_index("variant")
+    assert table.loc["base", "bpp"] == pytest.approx(0.25)  # mean over seeds
+    assert table.loc["base", "jpeg_psnr_same_bpp"] == pytest.approx(26.0 - 0.3)
+    assert table.loc["fault", "psnr"] == 22.0  # only the quality asked for
+    assert "x" not in table.index and "JPEG q=60 here (about 32.75 dB)" in table.index
+    assert np.isnan(table.loc["dissertation's model (reported)", "bpp"])
+    with pytest.raises(ValueError, match="inner quality 20"):
+        dissertation_rates(curves, jpeg, 20)
