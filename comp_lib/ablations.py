@@ -451,3 +451,34 @@ def dissertation_rates(curves: pd.DataFrame, jpeg_curve: pd.DataFrame, quality: 
              bpp=reach.bpp, psnr=reach.psnr, ssim=reach.ssim),
     ])  # fmt: skip
     return pd.concat([table, reported], ignore_index=True).round(3)
+
+
+def retime_decode(
+    results: pd.DataFrame, out_root, image: np.ndarray, quality: int, repeats: int = 5
+) -> pd.DataFrame:
+    """Decode time of each variant's network, measured again one after another.
+
+    The ``decode_ms`` of a run is its mean over the test sweep, taken whenever the run
+    happened, so runs made beside other jobs read slower. Here the first trained seed of
+    each variant decompresses ``image`` (coded at ``quality``) ``repeats`` times in a
+    row, after one warm-up, and the fastest is kept: one comparable figure per variant
+    (the weights do not change the time). Returns columns variant, decode_ms.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    rows = []
+    trained = results[results.steps > 0]  # comcnn_only and bicubic variants have no run
+    for variant, sub in trained.groupby("variant", sort=False):
+        best = Path(out_root) / str(sub.run.iloc[0]) / "best.pt"
+        if not best.is_file():
+            raise FileNotFoundError(f"{best}: the run of {variant!r} has no checkpoint")
+        codec = Codec.load(best).eval()
+        data = codec.compress(image, quality)
+        codec.decompress(data)  # warm-up
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            codec.decompress(data)
+            times.append(time.perf_counter() - start)
+        rows.append({"variant": variant, "decode_ms": 1e3 * min(times)})
+    return pd.DataFrame(rows, columns=["variant", "decode_ms"])

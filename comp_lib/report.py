@@ -181,6 +181,11 @@ def _ablations() -> list[str]:
                  for _, r in sub.iterrows()]  # fmt: skip
         out.append(f"- **{ablation}** ([table](tables/04_{ablation}.md), "
                    f"[figure](figures/04_{ablation}.png)): " + "; ".join(parts) + ".")  # fmt: skip
+    cost = _read("04_size_cost.csv")
+    if cost is not None:
+        out += ["", "RecCNN size against cost, each network's decode re-timed one after another "
+                "([table](tables/04_size_cost.md), [figure](figures/04_size_cost.png)):", "",
+                cost.to_markdown(index=False)]  # fmt: skip
     rates = _read("04_dissertation_rates.csv")
     if rates is not None:
         out += ["", "The dissertation's comparison with its rates "

@@ -10,6 +10,7 @@ from comp_lib.ablations import (
     dissertation_rates,
     gain_over,
     macs_per_pixel,
+    retime_decode,
     run_ablation,
     spread,
     variants,
@@ -114,6 +115,13 @@ def test_run_ablation_trains_evaluates_and_reads_back(small_corpus, bsds_test, t
     pd.testing.assert_frame_equal(again.drop(columns=timing), results.drop(columns=timing))
     done = json.loads(next(tmp_path.glob("*/result.json")).read_text())
     assert done["config"]["steps"] == 2 and len(done["curve"]) == 4
+    # decode re-timed per trained variant from its checkpoint, one row each
+    timed = retime_decode(results, tmp_path, test[0][1], 30, repeats=2)
+    assert list(timed.variant) == list(trained.variant) and timed.decode_ms.gt(0).all()
+    with pytest.raises(ValueError, match="repeats"):
+        retime_decode(results, tmp_path, test[0][1], 30, repeats=0)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        retime_decode(results, tmp_path / "elsewhere", test[0][1], 30)
 
 
 def test_spread_over_seeds():
