@@ -212,6 +212,8 @@ def ablation_findings(
     """
     col = "bd_rate_psnr_%"
     repeated = summary[summary[f"{col}_count"] >= 2]
+    # a run shared by several ablations (the budget's own setting) counts once
+    repeated = repeated.drop_duplicates([f"{col}_mean", f"{col}_std"])
     noise = float(np.sqrt((repeated[f"{col}_std"] ** 2).mean())) if len(repeated) else math.nan
     out = []
     budget = re.search(r'"epochs": (\d+), "steps": (\d+)', source)
@@ -226,8 +228,8 @@ def ablation_findings(
                 "read small differences as noise.", ""]  # fmt: skip
     else:
         out += [f"Seed-to-seed standard deviation of the BD-rate, pooled over the "
-                f"{len(repeated)} repeated variants: {noise:.2f} points. An ablation's best "
-                f"and worst variants are called clearly apart when their BD-rates differ by "
+                f"{len(repeated)} distinct repeated variants: {noise:.2f} points. An ablation's "
+                f"best and worst variants are called clearly apart when their BD-rates differ by "
                 f"more than {CLEAR_SPREADS:g} times that ({CLEAR_SPREADS * noise:.1f} points).",
                 ""]  # fmt: skip
     for ablation, sub in summary.groupby("ablation", sort=False):

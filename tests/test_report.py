@@ -50,7 +50,7 @@ def test_report_lists_every_ablation_from_its_summary(reports):
     assert "random init BD-rate undefined (no PSNR range shared with JPEG) / -13.60 dB" in text
     assert "(tables/04_pooling.md)" in text and "Smoke profile" not in text
     # findings: pooled seed std sqrt((0.5**2 + 1.0**2) / 2) = 0.79; 3x = 2.4 > the 2.3 gap
-    assert "pooled over the 2 repeated variants: 0.79 points" in text
+    assert "pooled over the 2 distinct repeated variants: 0.79 points" in text
     assert "best MSE loss (-12.3%), worst L1 loss (-10.0%): 2.3 points apart, within" in text
     rates = pd.read_csv(reports / "tables" / "04_dissertation_rates.csv")
     model, jpeg = rates.iloc[0], rates[rates.variant.str.startswith("JPEG q=")].iloc[0]
