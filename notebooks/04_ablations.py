@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from comp_lib.ablations import (
     dissertation_rates,
@@ -190,6 +191,8 @@ if "size" in results:
         sns.scatterplot(size, x=x, y="gain_at_0.3_db", hue="variant", s=70, ax=ax,
                         legend=ax is axes[1])  # fmt: skip
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("PSNR gain over JPEG at 0.3 bpp (dB)")
