@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from comp_lib.ablations import (
     dissertation_rates,
@@ -191,6 +191,7 @@ if "size" in results:
         sns.scatterplot(size, x=x, y="gain_at_0.3_db", hue="variant", s=70, ax=ax,
                         legend=ax is axes[1])  # fmt: skip
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.xaxis.set_major_formatter(ScalarFormatter())
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(label)
