@@ -65,3 +65,11 @@ def test_notebooks_are_paired_and_committed_without_outputs():
         sources = [c.source for c in jupytext.read(ipynb).cells]
         assert [c.source for c in paired.cells] == sources, f"{py.name} and {ipynb.name} differ"
         assert nb["metadata"]["kernelspec"]["name"] == "comp-study"
+
+
+def test_make_test_keeps_the_smoke_outputs_out_of_the_committed_report():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ntest: venv") :].split("\n\n")[0]
+    assert 'COMP_LIB_REPORTS="$${COMP_LIB_REPORTS:-$(TEST_REPORTS)}"' in recipe
+    assert re.search(r"^TEST_REPORTS \?= .*\.test-reports$", makefile, re.M)
+    assert ".test-reports/" in (ROOT / ".gitignore").read_text()
