@@ -151,6 +151,39 @@ def bd_table(
     return pd.DataFrame(out)
 
 
+def common_range_table(
+    curves: pd.DataFrame, anchor: str = "JPEG", max_rate: float | None = None
+) -> pd.DataFrame:
+    """BD-PSNR of every codec against ``anchor`` over the one range of rates all cover.
+
+    :func:`bd_table` compares each codec over the rates it shares with the anchor, so a
+    curve that stops early is judged at low rates only and codecs do not rank exactly.
+    Here the interval is the same for all: from the highest lowest-rate to the lowest
+    highest-rate of the codecs' upper envelopes (and the anchor's), capped at
+    ``max_rate``. Columns: codec, anchor, min_rate, max_rate, bd_psnr_db (NaN for
+    every codec when the curves share no range).
+    """
+    monotone = {name: _monotone(cur, "psnr") for name, cur in curves.groupby("codec")}
+    if anchor not in monotone:
+        raise ValueError(f"no {anchor!r} curve among {sorted(monotone)}")
+    lo = max(float(c.bpp.min()) for c in monotone.values())
+    hi = min(float(c.bpp.max()) for c in monotone.values())
+    if max_rate is not None:
+        hi = min(hi, max_rate)
+    ref = monotone[anchor]
+    out = []
+    for name, cur in monotone.items():
+        if name == anchor:
+            continue
+        try:
+            gain = bd_psnr(ref.bpp, ref.psnr, cur.bpp, cur.psnr, max_rate=hi, min_rate=lo)
+        except ValueError:  # no common range, or a curve of fewer than 4 points
+            gain = float("nan")
+        out.append({"codec": name, "anchor": anchor, "min_rate": lo, "max_rate": hi,
+                    "bd_psnr_db": gain})  # fmt: skip
+    return pd.DataFrame(out)
+
+
 def envelope(
     curves: pd.DataFrame, codecs: Sequence[str], metric: str = "psnr", rate_tol: float = 0.0
 ) -> pd.DataFrame:

@@ -191,11 +191,16 @@ def _fit(x: np.ndarray, y: np.ndarray, method: str):
     raise ValueError(f"method must be 'pchip' or 'cubic', got {method!r}")
 
 
-def _delta(xa, ya, xt, yt, method: str, x_max: float | None = None) -> float:
-    """Mean of ``yt(x) - ya(x)`` over the x-interval both curves cover (and x <= x_max)."""
+def _delta(
+    xa, ya, xt, yt, method: str, x_max: float | None = None, x_min: float | None = None
+) -> float:
+    """Mean of ``yt(x) - ya(x)`` over the x-interval both curves cover (and within
+    ``x_min``..``x_max``)."""
     lo, hi = max(xa[0], xt[0]), min(xa[-1], xt[-1])
     if x_max is not None:
         hi = min(hi, x_max)
+    if x_min is not None:
+        lo = max(lo, x_min)
     if hi <= lo:
         raise ValueError("the two curves do not overlap; Bjontegaard deltas are undefined")
     _, fa = _fit(xa, ya, method)
@@ -252,13 +257,17 @@ def bd_psnr(
     dist_test,
     method: str = "pchip",
     max_rate: float | None = None,
+    min_rate: float | None = None,
 ) -> float:
     """Bjontegaard delta distortion: average PSNR (or SSIM) gain of ``test`` over ``anchor``.
 
     Distortion is interpolated as a function of log rate on each curve and
-    integrated over the log-rate interval both cover. Arguments as :func:`bd_rate`.
+    integrated over the log-rate interval both cover. Arguments as :func:`bd_rate`;
+    ``min_rate`` also starts the interval no lower than ``log(min_rate)``, so that
+    several codecs can be compared over one common range of rates.
     """
     lr_a, d_a = _curve(rate_anchor, dist_anchor, "anchor")
     lr_t, d_t = _curve(rate_test, dist_test, "test")
     lr_max = None if max_rate is None else math.log(max_rate)
-    return _delta(lr_a, d_a, lr_t, d_t, method, lr_max)
+    lr_min = None if min_rate is None else math.log(min_rate)
+    return _delta(lr_a, d_a, lr_t, d_t, method, lr_max, lr_min)

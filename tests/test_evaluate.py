@@ -11,6 +11,7 @@ from comp_lib.evaluate import (
     JPEGCodec,
     at_rates,
     bd_table,
+    common_range_table,
     evaluate,
     rd_curves,
     to_compressai_json,
@@ -204,3 +205,20 @@ def test_ladder_subset_keeps_every_nth_rung_and_the_last(bsds_test):
         ladder_rows(rows, ladder, "five")  # q5 was not run
     with pytest.raises(ValueError, match="out of range"):
         ladder_rows(rows, ladder, "five", rungs=[7])
+
+
+def test_common_range_table_uses_one_range_for_every_codec(rows):
+    curves = rd_curves(rows)
+    short = curves[curves.codec == "JPEG"].head(4).assign(codec="short")  # a sweep that stops
+    short["psnr"] += 0.5
+    both = pd.concat([curves, short])
+    table = common_range_table(both, "JPEG").set_index("codec")
+    assert sorted(table.index) == ["bicubic", "short"]
+    span = both.groupby("codec").bpp.agg(["min", "max"])
+    assert table.min_rate.eq(span["min"].max()).all() and table.max_rate.eq(span["max"].min()).all()
+    # JPEG + 0.5 dB, up to the interpolants' differences between 4 and 6 points
+    assert table.loc["short", "bd_psnr_db"] == pytest.approx(0.5, abs=0.01)
+    capped = common_range_table(curves, "JPEG", max_rate=0.5)
+    assert capped.max_rate.iloc[0] == 0.5
+    with pytest.raises(ValueError, match="no 'AVIF' curve"):
+        common_range_table(curves, "AVIF")

@@ -124,3 +124,17 @@ def test_bd_errors(jpeg_curve):
         bd_rate(r, d, r, d + 100)
     with pytest.raises(ValueError, match="increase"):
         bd_rate(r, d, r, d[::-1].copy())
+
+
+def test_bd_psnr_min_and_max_rate_bound_the_log_rate_interval():
+    """A gain that grows linearly in log-rate averages to its value at the interval's middle."""
+    r = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
+    x = np.log(r)
+    d = 10 * x + 30
+    gained = d + (x - math.log(0.1))  # 0 dB at 0.1 bpp, log(16) dB at 1.6 bpp
+    mean = bd_psnr(r, d, r, gained, min_rate=0.2, max_rate=0.8)
+    assert mean == pytest.approx(math.log(4))  # the gain at sqrt(0.2 * 0.8) = 0.4 bpp
+    assert bd_psnr(r, d, r, gained) == pytest.approx(math.log(4))  # 0.1..1.6: same middle
+    assert bd_psnr(r, d, r, gained, min_rate=0.4) == pytest.approx(math.log(8))
+    with pytest.raises(ValueError, match="do not overlap"):
+        bd_psnr(r, d, r, gained, min_rate=0.9, max_rate=0.5)

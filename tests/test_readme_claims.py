@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from comp_lib.config import PROJECT_ROOT
+from comp_lib.evaluate import common_range_table, rd_curves
 
 TABLES = PROJECT_ROOT / "reports" / "tables"
 
@@ -45,6 +46,16 @@ def test_equal_rate_headline(readme):
     at = fixed[fixed.bpp == 0.3].pivot_table(index="dataset", columns="codec", values="psnr")
     gains = " / ".join(f"{at.loc[d, 'ours'] - at.loc[d, 'JPEG']:+.2f}" for d in names)
     assert f"{gains} dB at 0.3 bpp" in readme
+    rows = _table("03_rows.csv")
+    curves = rd_curves(rows[rows.dataset == "bsds300_test"])
+    table = common_range_table(curves, "JPEG", 0.6).set_index("codec")
+    lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
+    db = table.bd_psnr_db
+    assert (
+        f"every codec covers on BSDS300 test ({lo:.2f}-{hi:.2f} bpp), BD-PSNR against JPEG is "
+        f"{db.loc['ours']:+.2f} dB for ours, {db.loc['ComCNN+RecCNN']:+.2f} dB for "
+        f"ComCNN+RecCNN, {db.loc['AVIF']:+.2f} dB for AVIF"
+    ) in readme
 
 
 def test_pipeline_time_and_evaluation_speed(readme):
