@@ -103,9 +103,13 @@ def _common_range(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
         lines.append(f"- {dataset} ({lo:.2f}-{hi:.2f} bpp): " + ", ".join(parts) + ".")
     if not lines:
         return []
+    table = (reports_dir() / "tables" / "03_standard_bd_common.md").is_file()
     return [
         "To rank every codec over one range, BD-PSNR against JPEG (mean PSNR gain over "
-        "log-rate) over the rates that all the curves of a dataset cover:",
+        "log-rate) over the rates that all the curves of a dataset cover"
+        + (" ([table](tables/03_standard_bd_common.md))" if table else "")
+        + ", from the "
+        "per-image rows:",
         "",
         *lines,
         "",
