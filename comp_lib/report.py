@@ -83,33 +83,24 @@ def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
     return [*lines, ""]
 
 
-def _common_range(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
-    """Per dataset, every codec's BD-PSNR against JPEG over the one range all cover."""
-    from comp_lib.evaluate import common_range_table, rd_curves
-
-    if rows is None or "dataset" not in rows:
+def _common_range() -> list[str]:
+    """Per dataset, every codec's BD-PSNR against JPEG over the one range all cover
+    (``03_standard_bd_common``)."""
+    common = _read("03_standard_bd_common.csv")
+    if common is None:
         return []
     lines = []
-    for dataset, sub in rows.groupby("dataset", sort=False):
-        curves = rd_curves(sub)
-        if "JPEG" not in set(curves.codec):
-            continue
-        table = common_range_table(curves, "JPEG", max_rate).dropna(subset=["bd_psnr_db"])
-        if table.empty:
-            continue
+    for dataset, table in common.dropna(subset=["bd_psnr_db"]).groupby("dataset", sort=False):
         ranked = table.sort_values("bd_psnr_db", ascending=False)
         parts = [f"{r.codec} {r.bd_psnr_db:+.2f} dB" for r in ranked.itertuples()]
         lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
         lines.append(f"- {dataset} ({lo:.2f}-{hi:.2f} bpp): " + ", ".join(parts) + ".")
     if not lines:
         return []
-    table = (reports_dir() / "tables" / "03_standard_bd_common.md").is_file()
     return [
         "To rank every codec over one range, BD-PSNR against JPEG (mean PSNR gain over "
-        "log-rate) over the rates that all the curves of a dataset cover"
-        + (" ([table](tables/03_standard_bd_common.md))" if table else "")
-        + ", from the "
-        "per-image rows:",
+        "log-rate) over the rates that all the curves of a dataset cover "
+        "([table](tables/03_standard_bd_common.md)):",
         "",
         *lines,
         "",
@@ -337,7 +328,7 @@ def write_readme() -> Path:
             "",
             *_ladder_note(rows, source),
             *_bd_ranges(rows, float(bd.max_rate.max())),
-            *_common_range(rows, float(bd.max_rate.max())),
+            *_common_range(),
             "Tables: [BD-rates](tables/03_standard_bd.md), "
             "[PSNR/SSIM at fixed rates](tables/03_standard_at_rates.md), "
             "[per-image rows](tables/03_rows.csv), [CompressAI JSON](tables/03_json).",

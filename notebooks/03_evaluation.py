@@ -200,10 +200,11 @@ def write_md(name: str, title: str, df: pd.DataFrame, note: str = "") -> None:
 
 json_dir = tables_dir() / "03_json"
 json_dir.mkdir(exist_ok=True)
-bd_frames, fixed_frames = [], []
+bd_frames, fixed_frames, common_frames = [], [], []
 for name in datasets:
     curves = rd_curves(rows[rows.dataset == name])
     bd_frames.append(bd_table(curves, "JPEG", max_rate=max_rate).assign(dataset=name))
+    common_frames.append(common_range_table(curves, "JPEG", max_rate).assign(dataset=name))
     fixed_frames.append(at_rates(curves, fixed_rates).assign(dataset=name))
     for codec in curves.codec.unique():
         slug = codec.lower().replace(" ", "").replace("+", "_")
@@ -228,9 +229,7 @@ fixed.pivot_table(index=["dataset", "bpp"], columns="codec", values="psnr")
 # against JPEG over the rates that all the curves of a dataset cover.
 
 # %%
-common = pd.concat([common_range_table(rd_curves(rows[rows.dataset == name]), "JPEG",
-                                       max_rate).assign(dataset=name)
-                    for name in datasets], ignore_index=True).round(3)  # fmt: skip
+common = pd.concat(common_frames, ignore_index=True).round(3)
 write_md("03_standard_bd_common", "BD-PSNR against JPEG over the range all codecs cover",
          common, "min_rate..max_rate: the rates every codec's curve covers there.")  # fmt: skip
 common.pivot(index="codec", columns="dataset", values="bd_psnr_db")

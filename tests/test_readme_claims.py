@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from comp_lib.config import PROJECT_ROOT
-from comp_lib.evaluate import common_range_table, rd_curves
 
 TABLES = PROJECT_ROOT / "reports" / "tables"
 
@@ -46,9 +45,8 @@ def test_equal_rate_headline(readme):
     at = fixed[fixed.bpp == 0.3].pivot_table(index="dataset", columns="codec", values="psnr")
     gains = " / ".join(f"{at.loc[d, 'ours'] - at.loc[d, 'JPEG']:+.2f}" for d in names)
     assert f"{gains} dB at 0.3 bpp" in readme
-    rows = _table("03_rows.csv")
-    curves = rd_curves(rows[rows.dataset == "bsds300_test"])
-    table = common_range_table(curves, "JPEG", 0.6).set_index("codec")
+    common = _table("03_standard_bd_common.csv")
+    table = common[common.dataset == "bsds300_test"].set_index("codec")
     lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
     db = table.bd_psnr_db
     assert (

@@ -99,13 +99,13 @@ def test_report_states_the_evaluation_speed_against_60_s(reports):
 
 
 def test_report_ranks_every_codec_over_one_common_range(reports):
-    from comp_lib.evaluate import common_range_table, rd_curves
-
     text = write_readme().read_text()
-    rows = pd.read_csv(reports / "tables" / "03_rows.csv")
-    sub = rows[rows.dataset == "kodak"]
-    table = common_range_table(rd_curves(sub), "JPEG", 0.6).set_index("codec")
+    common = pd.read_csv(reports / "tables" / "03_standard_bd_common.csv")
+    table = common[common.dataset == "kodak"].set_index("codec")
     lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
     line = next(x for x in text.splitlines() if x.startswith(f"- kodak ({lo:.2f}-{hi:.2f} bpp): "))
     assert f"ours {table.loc['ours', 'bd_psnr_db']:+.2f} dB" in line
     assert f"JPEG 2000 {table.loc['JPEG 2000', 'bd_psnr_db']:+.2f} dB" in line
+    assert "(tables/03_standard_bd_common.md)" in text
+    (reports / "tables" / "03_standard_bd_common.csv").unlink()  # no table: no section
+    assert "To rank every codec over one range" not in write_readme().read_text()
