@@ -111,6 +111,7 @@ test = [(name, np.round(img * 255).astype(np.uint8))
         for name, img in zip(corpus.test_names, test, strict=False)]  # fmt: skip
 jpeg_rows = evaluate(JPEGCodec(), test, range(1, 96, 2), "JPEG", progress=False)
 jpeg_curve = rd_curves(jpeg_rows)
+q_mid = test_qualities[len(test_qualities) // 2]  # the sweep's middle inner quality
 source = provenance(profile, params, corpus.index_sha256)
 print(source)
 print(f"{n_available} training + validation images available; test: {len(test)} BSDS300 images")
@@ -183,7 +184,7 @@ summary
 # %%
 if "size" in results:
     timing = retime_decode(results["size"], PROJECT_ROOT / "runs" / run_root, test[0][1],
-                           test_qualities[len(test_qualities) // 2])  # fmt: skip
+                           q_mid)  # fmt: skip
     size = results["size"].drop(columns="decode_ms").merge(timing, on="variant")
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
     for ax, x, label in ((axes[0], "gmac_per_mpx", "RecCNN GMAC per megapixel"),
@@ -237,7 +238,6 @@ if "quality" in results:
 
 # %%
 if "dissertation" in results:
-    q_mid = test_qualities[len(test_qualities) // 2]
     dissertation = dissertation_rates(curves, jpeg_curve, q_mid)
     write_table("04_dissertation_rates", "The dissertation's comparison, with rates",
                 dissertation, source,
