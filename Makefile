@@ -48,7 +48,7 @@ benchmarks: venv
 # Download BSDS300 and Kodak from their official servers into $$COMP_LIB_DATA (or ./data),
 # checked against the sha256 manifests in comp_lib/manifests.
 data: venv
-	$(BIN)/python -m comp_lib.datasets fetch bsds300 kodak
+	$(BIN)/python -m comp_lib.data fetch bsds300 kodak
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

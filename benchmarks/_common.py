@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pandas as pd
 import torch
 
 from comp_lib.config import cpu_name, git_commit, tables_dir
+from comp_lib.files import atomic_write
 
 
 def machine() -> str:
@@ -28,12 +28,8 @@ def write_table(df: pd.DataFrame, name: str, title: str, notes: str = "") -> Pat
     """Write ``df`` as ``reports/tables/<name>.csv`` and ``.md`` (atomically), return the .md."""
     out = tables_dir()
     md = f"# {title}\n\n{notes.strip()}\n\nMachine: {machine()}\n\n{df.to_markdown(index=False)}\n"
-    for suffix, text in ((".csv", df.to_csv(index=False)), (".md", md)):
-        fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, out / f"{name}{suffix}")
-    return out / f"{name}.md"
+    atomic_write(out / f"{name}.csv", df.to_csv(index=False))
+    return atomic_write(out / f"{name}.md", md)
 
 
 def median_seconds(fn, repeat: int, warm_up: bool = True) -> float:

@@ -1,6 +1,6 @@
 """CPU time of one ``compress`` and one ``decompress`` with the paper-size networks.
 
-Times :class:`comp_lib.codec.Codec` (ComCNN + 20-layer, 64-channel RecCNN) on a
+Times :class:`comp_lib.coding.Codec` (ComCNN + 20-layer, 64-channel RecCNN) on a
 481x321 BSDS300 test image in grayscale, beside Pillow's JPEG at the same
 quality, median of ``--repeat`` runs after one warm-up. Speed does not depend
 on the weights' values, so untrained networks are used. Writes
@@ -17,9 +17,8 @@ import pandas as pd
 import torch
 
 from comp_lib import jpeg
-from comp_lib.codec import Codec
-from comp_lib.config import dataset_dir
-from comp_lib.data import load_gray
+from comp_lib.coding import Codec
+from comp_lib.data import dataset_dir, load_gray
 
 IMAGE = "102061"  # a 481x321 BSDS300 test image
 

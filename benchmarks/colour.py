@@ -6,7 +6,7 @@ chroma planes (Cb, Cr, JFIF's full-range BT.601) are coded either
 
 * ``jpeg`` (option a, the library's default): bicubic /2, JPEG with the IJG
   chrominance table at a chroma quality ``qc``, bicubic x2; measured at
-  ``qc = q`` (the library's :func:`comp_lib.codec.chroma_quality`), ``q + 5``
+  ``qc = q`` (the library's :func:`comp_lib.coding.chroma_quality`), ``q + 5``
   and ``q + 10``;
 * ``cnn`` (option b): through ComCNN and RecCNN like the luma, ``qc = q``.
 
@@ -39,10 +39,12 @@ from scipy.interpolate import PchipInterpolator
 from tqdm.auto import tqdm
 
 from comp_lib import jpeg
-from comp_lib.codec import Codec, _ycbcr_to_image, chroma_quality
-from comp_lib.config import dataset_dir, tables_dir
-from comp_lib.data import list_images
-from comp_lib.metrics import bd_psnr, bd_rate, psnr
+from comp_lib.coding import Codec, chroma_quality
+from comp_lib.coding.base import ycbcr_to_image
+from comp_lib.config import tables_dir
+from comp_lib.data import dataset_dir, list_images
+from comp_lib.metrics import psnr
+from comp_lib.rd import bd_psnr, bd_rate
 
 JPEG_QUALITIES = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95)
 #: Variants of ours: (name, chroma mode, chroma quality as a function of q).
@@ -69,13 +71,13 @@ def code_ours(codec: Codec, rgb: np.ndarray, q: int, check_decode: bool) -> list
     h, w = rgb.shape[:2]
     planes = np.moveaxis(jpeg.rgb_to_ycbcr(rgb, dtype=np.float32), -1, 0)
     rows, luma, decoded_y = [], None, None
-    with codec._inference():
+    with codec.inference():
         y8 = np.clip(np.round(planes[:1]), 0, 255).astype(np.uint8)
-        compact_y = jpeg.tensor_to_uint8(codec._analyse(codec._to_tensor(y8)))
+        compact_y = jpeg.tensor_to_uint8(codec.infer_compact(codec.to_tensor(y8)))
         c8 = np.clip(np.round(planes[1:]), 0, 255).astype(np.uint8)
         compact_c = {
-            "jpeg": jpeg.tensor_to_uint8(codec._down(codec._to_tensor(planes[1:]))),
-            "cnn": jpeg.tensor_to_uint8(codec._analyse(codec._to_tensor(c8))),
+            "jpeg": jpeg.tensor_to_uint8(codec.resample_down(codec.to_tensor(planes[1:]))),
+            "cnn": jpeg.tensor_to_uint8(codec.infer_compact(codec.to_tensor(c8))),
         }
     for name, chroma, qc_of in VARIANTS:
         stack = np.ascontiguousarray(np.moveaxis(np.concatenate([compact_y, compact_c[chroma]]),
@@ -85,13 +87,13 @@ def code_ours(codec: Codec, rgb: np.ndarray, q: int, check_decode: bool) -> list
         if qc_of is chroma_quality:
             assert data == codec.compress(rgb, q, chroma=chroma), "library bytes differ"
         dec = np.moveaxis(jpeg.decode_ycbcr(data[codec.header_size :]), -1, 0)
-        with codec._inference():
+        with codec.inference():
             if luma is None:
-                luma, decoded_y = codec._synthesise(codec._to_tensor(dec[:1]), (h, w)), dec[0]
+                luma, decoded_y = codec.infer_image(codec.to_tensor(dec[:1]), (h, w)), dec[0]
             assert np.array_equal(dec[0], decoded_y), "the luma plane depends on the chroma"
-            c = codec._to_tensor(dec[1:])
-            c = codec._synthesise(c, (h, w)) if chroma == "cnn" else codec._up(c, (h, w))
-            out = _ycbcr_to_image(luma, c)
+            c = codec.to_tensor(dec[1:])
+            c = codec.infer_image(c, (h, w)) if chroma == "cnn" else codec.resample_up(c, (h, w))
+            out = ycbcr_to_image(luma, c)
         if check_decode and qc_of is chroma_quality:
             assert np.array_equal(out, codec.decompress(data)), "library decode differs"
         rows.append(dict(codec=name, setting=q, chroma_quality=qc_of(q), bytes=len(data),

@@ -14,8 +14,7 @@ import argparse
 
 import pandas as pd
 
-from comp_lib.config import dataset_dir
-from comp_lib.data import build_corpus, list_images, read_raw_rgb
+from comp_lib.data import build_corpus, dataset_dir, list_images, read_raw_rgb
 
 
 def main() -> None:

@@ -19,10 +19,11 @@ import time
 import pandas as pd
 import torch
 
-from comp_lib.ablations import macs_per_pixel
-from comp_lib.codec import BicubicCodec, Codec
+from comp_lib.baselines import JPEGCodec
+from comp_lib.coding import BicubicCodec, Codec
 from comp_lib.data import load_dataset_gray
-from comp_lib.evaluate import JPEGCodec, evaluate
+from comp_lib.evaluate import evaluate
+from comp_lib.studies.ablations import macs_per_pixel
 
 TARGET_S = 60.0
 

@@ -31,8 +31,8 @@ import torch
 from PIL import Image
 
 from comp_lib import jpeg
-from comp_lib.codec import Codec
-from comp_lib.config import dataset_dir
+from comp_lib.coding import Codec
+from comp_lib.data import dataset_dir
 from comp_lib.metrics import psnr
 
 IMAGE = "kodim23"  # 768x512

@@ -4,7 +4,7 @@ The 100 BSDS300 test images in grayscale at native size (481x321 and 321x481: od
 sides; a down/up model codes a 241x161 compact image and crops back after
 upsampling, a post-filter codes the image itself), bpp from the real bytes of each
 bitstream, header included. Each model sweeps its inner JPEG quality; a ladder
-(``--ladder``, :class:`comp_lib.codec.Ladder`: the best shipped model at each rate,
+(``--ladder``, :class:`comp_lib.coding.Ladder`: the best shipped model at each rate,
 chosen on validation images) is a codec of its own, whose rows are its models' rows at
 its rungs (:func:`comp_lib.evaluate.ladder_rows`: the same bytes and pixels, as
 ``tests/test_evaluate.py`` checks), so the models' sweeps include every rung (a
@@ -27,10 +27,13 @@ import time
 import pandas as pd
 import torch
 
-from comp_lib.codec import BicubicCodec, Ladder, load_model
+from comp_lib.baselines import JPEGCodec
+from comp_lib.coding import BicubicCodec, Ladder
 from comp_lib.config import tables_dir
 from comp_lib.data import load_dataset_gray
-from comp_lib.evaluate import JPEGCodec, at_rates, bd_table, evaluate, ladder_rows, rd_curves
+from comp_lib.evaluate import evaluate, ladder_rows
+from comp_lib.rd import at_rates, bd_table, rd_curves
+from comp_lib.zoo import load_model
 
 JPEG_QUALITIES = (1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95)
 #: inner qualities of a down/up model (its compact image needs higher qualities for a rate)

@@ -5,31 +5,65 @@ Convolutional Neural Networks", IEEE TCSVT 28(10), 2018 (arXiv:1708.00838)::
 
     x -> ComCNN -> x_compact -> JPEG -> bicubic x2 -> RecCNN -> x_hat
 
-Modules
--------
-config   where data, reports and weights live; device selection
-models   ComCNN and RecCNN
-jpeg     the real JPEG codec (libjpeg through Pillow) and a differentiable approximation
-metrics  PSNR, SSIM, bits per pixel, BD-rate / BD-PSNR
-codec    the whole method as one object: ``compress`` -> bytes, ``decompress`` -> image
-data     RAW and ordinary images to grayscale; the study's corpus (cached)
-datasets downloading BSDS300 and Kodak, checked against shipped sha256 manifests
-plots    figures saved into reports/figures
+The package is a picture of the method, from data to the report::
+
+    data      -> the images: dataset registry, reading, the corpus, downloads
+    models    ComCNN and RecCNN, bicubic up/downsampling
+    jpeg      the real JPEG codec (libjpeg via Pillow) and a differentiable approximation
+    coding    -> bytes: the bitstream, Codec (the method), fixed coders, Ladder
+    baselines the anchors: JPEG, WebP, AVIF, JPEG 2000, JPEG XL
+    train     -> weights: one training loop (patches on the fly, or a coded-once bank)
+    zoo       the shipped models and ladders (load by name, ship with a card)
+    metrics   PSNR, SSIM, bits per pixel of one image
+    evaluate  every codec over a dataset: one row per image and setting
+    rd        -> comparisons at equal rate: curves, envelopes, BD-rate, PSNR at a rate
+    studies   the study's protocols and ablations (notebooks 03 and 04)
+    report    tables with provenance, figures, reports/README.md
+    config    where data, reports and weights live; device and threads
+    files     atomic writes
+    cli       the ``comp-lib`` command; pipeline: ``make report``
+
+Public API: ``from comp_lib import Codec, Ladder, compress_at_bpp, load_gray,
+load_image, psnr, ssim, bpp``.
 """
 
-__all__ = ["Codec", "ComCNN", "RecCNN"]
+__all__ = [
+    "Codec",
+    "ComCNN",
+    "Ladder",
+    "RecCNN",
+    "bpp",
+    "compress_at_bpp",
+    "load_gray",
+    "load_image",
+    "psnr",
+    "ssim",
+]
 __version__ = "0.1.0"
+
+#: Where each public name lives; imported on first use, so that torch-free parts (data,
+#: downloads, their command lines) start without paying for ``import torch``.
+_PUBLIC = {
+    "Codec": "comp_lib.coding",
+    "Ladder": "comp_lib.coding",
+    "compress_at_bpp": "comp_lib.coding",
+    "ComCNN": "comp_lib.models",
+    "RecCNN": "comp_lib.models",
+    "load_gray": "comp_lib.data",
+    "load_image": "comp_lib.data",
+    "bpp": "comp_lib.metrics",
+    "psnr": "comp_lib.metrics",
+    "ssim": "comp_lib.metrics",
+}
 
 
 def __getattr__(name: str):
-    # imported lazily, so that torch-free parts (data, datasets, their command lines)
-    # start without paying for `import torch`
-    if name == "Codec":
-        from comp_lib.codec import Codec
+    if name in _PUBLIC:
+        import importlib
 
-        return Codec
-    if name in ("ComCNN", "RecCNN"):
-        from comp_lib import models
-
-        return getattr(models, name)
+        return getattr(importlib.import_module(_PUBLIC[name]), name)
     raise AttributeError(f"module 'comp_lib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,10 +18,10 @@ as stored) or ``--alpha flatten`` (onto white); an opaque alpha channel is dropp
 Notices go to stderr, even with ``--quiet``.
 
 ``--model`` names a shipped model, a checkpoint file, or a shipped *ladder*
-(``best``: the best shipped model at each rate, :class:`comp_lib.codec.Ladder`).
+(``best``: the best shipped model at each rate, :class:`comp_lib.coding.Ladder`).
 ``--quality`` is a model's inner JPEG quality; ``--bpp`` codes each image at the
 highest setting (quality, or ladder rung) whose real bytes fit that many bits per
-pixel (:func:`comp_lib.codec.compress_at_bpp`); a ladder takes ``--bpp`` only.
+pixel (:func:`comp_lib.coding.compress_at_bpp`); a ladder takes ``--bpp`` only.
 
 ``decompress`` decodes each file with the shipped model its header names (``--model``
 overrides; a file made by another model is refused, naming both), and writes a
@@ -94,9 +94,9 @@ def _batch(files, targets, work, desc: str, quiet: bool) -> int:
 
 
 def _write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    from comp_lib.files import atomic_write
+
+    atomic_write(path, data)
 
 
 def _note(src: Path, text: str) -> None:
@@ -105,7 +105,7 @@ def _note(src: Path, text: str) -> None:
 
 def _load_coder(model: str):
     """A shipped ladder (or ``*.ladder.json`` file) as a Ladder; anything else as a Codec."""
-    from comp_lib.codec import Codec, Ladder
+    from comp_lib.coding import Codec, Ladder
     from comp_lib.config import WEIGHTS_DIR
 
     if str(model).endswith(".ladder.json") or (WEIGHTS_DIR / f"{model}.ladder.json").is_file():
@@ -114,7 +114,7 @@ def _load_coder(model: str):
 
 
 def cmd_compress(args) -> int:
-    from comp_lib.codec import Ladder, compress_at_bpp
+    from comp_lib.coding import Ladder, compress_at_bpp
     from comp_lib.data import IMAGE_SUFFIXES, RAW_SUFFIXES, load_image
     from comp_lib.jpeg import check_quality
 
@@ -157,7 +157,8 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
-    from comp_lib.codec import FIXED_CODERS, load_model, parse_header, shipped_models
+    from comp_lib.coding import FIXED_CODERS, parse_header
+    from comp_lib.zoo import load_model, shipped_models
 
     files = _expand(args.inputs, (SUFFIX,))
     targets = _targets(files, args.output, ".png", len(files) > 1 or Path(args.inputs[0]).is_dir())
@@ -199,7 +200,7 @@ def cmd_decompress(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from comp_lib.codec import parse_header
+    from comp_lib.coding import parse_header
 
     files = _expand(args.inputs, None)
 
@@ -219,12 +220,13 @@ def cmd_info(args) -> int:
 def cmd_evaluate(args) -> int:
     import pandas as pd
 
-    from comp_lib.codec import BicubicCodec
-    from comp_lib.codecs import CODECS
+    from comp_lib.baselines import BASELINES
+    from comp_lib.coding import BicubicCodec, BitstreamCoder
     from comp_lib.data import IMAGE_SUFFIXES, load_gray
-    from comp_lib.evaluate import evaluate, rd_curves
+    from comp_lib.evaluate import evaluate
+    from comp_lib.rd import rd_curves
 
-    names = {name.lower().replace(" ", ""): name for name in CODECS}
+    names = {name.lower().replace(" ", ""): name for name in BASELINES}
     images, failed = [], 0
     for f in _expand([args.folder], IMAGE_SUFFIXES):
         try:
@@ -239,14 +241,15 @@ def cmd_evaluate(args) -> int:
         k = key.lower().replace(" ", "")
         if k == "ours":
             codec = _load_coder(args.model)
-            settings = getattr(codec, "settings", args.qualities)
         elif k == "bicubic":
-            codec, settings = BicubicCodec(), args.qualities
+            codec = BicubicCodec()
         elif k in names:
-            codec = CODECS[names[k]]()
-            settings = codec.settings
+            codec = BASELINES[names[k]]()
         else:
             raise UsageError(f"unknown codec {key!r}; known: ours, bicubic, {', '.join(names)}")
+        # --qualities sweeps the inner JPEG quality of our coders; a ladder sweeps its
+        # rungs and the anchors their own default settings
+        settings = args.qualities if isinstance(codec, BitstreamCoder) else codec.settings
         frames.append(evaluate(codec, images, settings, key, progress=not args.quiet))
     rows = pd.concat(frames, ignore_index=True)
     curves = rd_curves(rows)
@@ -279,29 +282,42 @@ def build_parser() -> argparse.ArgumentParser:
         default="jpeg",
         help="colour: chroma by JPEG alone (default) or through the networks too",
     )
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compress)
     p = sub.add_parser("decompress", help=".cjr bitstreams -> PNG")
-    p.add_argument("inputs", nargs="+")
-    p.add_argument("output")
+    p.add_argument("inputs", nargs="+", help=".cjr files, folders or globs")
+    p.add_argument("output", help="output PNG (one input) or folder")
     p.add_argument(
         "--model",
         "-m",
         default=None,
         help="shipped model or checkpoint (default: the model the file names)",
     )
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_decompress)
     p = sub.add_parser("info", help="print the header of bitstreams")
-    p.add_argument("inputs", nargs="+")
+    p.add_argument("inputs", nargs="+", help=".cjr files, folders or globs")
     p.set_defaults(func=cmd_info)
     p = sub.add_parser("evaluate", help="mean bpp / PSNR / SSIM of codecs over a folder")
-    p.add_argument("folder")
-    p.add_argument("--codecs", nargs="+", default=["jpeg", "ours"])
-    p.add_argument("--qualities", type=int, nargs="+", default=[5, 10, 20, 40, 60, 80, 90])
-    p.add_argument("--model", "-m", default=DEFAULT_MODEL)
+    p.add_argument("folder", help="a folder of images, or a glob")
+    p.add_argument(
+        "--codecs",
+        nargs="+",
+        default=["jpeg", "ours"],
+        help="codecs: ours, bicubic, jpeg, webp, avif, jpeg2000, jpegxl (default: jpeg ours)",
+    )
+    p.add_argument(
+        "--qualities",
+        type=int,
+        nargs="+",
+        default=[5, 10, 20, 40, 60, 80, 90],
+        help="inner JPEG qualities of ours (a model) and bicubic (default: 5 10 20 40 60 80 90)",
+    )
+    p.add_argument(
+        "--model", "-m", default=DEFAULT_MODEL, help="ours: shipped model, checkpoint or ladder"
+    )
     p.add_argument("--csv", help="write the per-image rows here")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
     return parser
 

@@ -30,39 +30,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Shipped model weights.
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-#: Folder names of the datasets under the data folder.
-DATASETS = {
-    "bsds300_test": "bsds300_test",
-    "bsds300_train": "bsds300_train",
-    "kodak": "kodak",
-    "set5": "set5",
-    "set14": "set14",
-    "train400": "train400_gray180",
-    "raw": "raw",
-}
-
 
 def data_dir() -> Path:
     """Return the data folder: ``$COMP_LIB_DATA`` or ``<project root>/data``."""
     env = os.environ.get("COMP_LIB_DATA")
     return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "data"
-
-
-def dataset_dir(name: str) -> Path:
-    """Return the folder of one dataset, with a clear error when it is missing.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`DATASETS` (e.g. ``"bsds300_test"``) or a folder name.
-    """
-    folder = data_dir() / DATASETS.get(name, name)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"dataset {name!r} not found at {folder}; set COMP_LIB_DATA to the folder "
-            f"that holds the datasets (known: {', '.join(sorted(DATASETS))})"
-        )
-    return folder
 
 
 def cache_dir() -> Path:

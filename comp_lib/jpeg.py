@@ -24,7 +24,7 @@ three components, all at full sampling (4:4:4 *inside* the file), the luma
 table at ``quality`` and the IJG chrominance table (Annex K.2) at
 ``chroma_quality``, optimized Huffman tables. :func:`rgb_to_ycbcr` and
 :func:`ycbcr_to_rgb` are JFIF's full-range ITU-R BT.601 transform, in floating
-point. The colour codec (:mod:`comp_lib.codec`) stores its half-resolution
+point. The colour codec (:mod:`comp_lib.coding`) stores its half-resolution
 luma and chroma planes this way.
 
 The differentiable approximation
@@ -180,7 +180,8 @@ def ycbcr_to_rgb(ycc: np.ndarray, dtype=np.float64) -> np.ndarray:
     return ycc @ YCBCR_TO_RGB.T.astype(dtype)
 
 
-def _check_image(image: object) -> np.ndarray:
+def check_image(image: object) -> np.ndarray:
+    """Check a 2-D ``uint8`` grayscale image for the codec (a clear error otherwise); return it."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(image).__name__}")
     if image.ndim != 2:
@@ -210,7 +211,7 @@ def encode(image: np.ndarray, quality: int) -> bytes:
     bytes
         A complete JFIF file.
     """
-    image = _check_image(image)
+    image = check_image(image)
     quality = check_quality(quality)
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(image), mode="L").save(
@@ -342,7 +343,7 @@ def quality_for_bpp(image: np.ndarray, bpp: float) -> tuple[int, bytes]:
     data : bytes
         The JPEG file at that quality (its rate is ``8 * len(data) / image.size``).
     """
-    image = _check_image(image)
+    image = check_image(image)
     if not bpp > 0:
         raise ValueError(f"bpp must be positive, got {bpp}")
     cache: dict[int, bytes] = {}

@@ -1,4 +1,6 @@
-"""Quality and rate measures: PSNR, SSIM, bits per pixel, Bjontegaard deltas.
+"""Quality and rate measures of one image: PSNR, SSIM, bits per pixel.
+
+Comparisons of curves (Bjontegaard deltas, quality at a rate) are in :mod:`comp_lib.rd`.
 
 Conventions
 -----------
@@ -21,11 +23,8 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.interpolate import PchipInterpolator
 
 __all__ = [
-    "bd_psnr",
-    "bd_rate",
     "bpp",
     "gaussian_window",
     "psnr",
@@ -155,119 +154,3 @@ def bpp(data: bytes | int, pixels: int | tuple[int, ...]) -> float:
     if n_pixels <= 0:
         raise ValueError(f"pixel count must be positive, got {n_pixels}")
     return 8.0 * n_bytes / n_pixels
-
-
-# --------------------------------------------------------------------------- Bjontegaard
-
-
-def _curve(rate, dist, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Check one curve and return ``(log rate, distortion)`` sorted by rate."""
-    rate = np.asarray(rate, dtype=np.float64)
-    dist = np.asarray(dist, dtype=np.float64)
-    if rate.shape != dist.shape or rate.ndim != 1:
-        raise ValueError(f"{name}: rate and distortion must be 1-D of one length")
-    if len(rate) < 4:
-        raise ValueError(f"{name}: Bjontegaard deltas need at least 4 points, got {len(rate)}")
-    if np.any(rate <= 0) or not np.all(np.isfinite(dist)) or not np.all(np.isfinite(rate)):
-        raise ValueError(f"{name}: rates must be positive and finite, distortions finite")
-    order = np.argsort(rate)
-    log_r, dist = np.log(rate[order]), dist[order]
-    if np.any(np.diff(log_r) <= 0) or np.any(np.diff(dist) <= 0):
-        raise ValueError(
-            f"{name}: Bjontegaard deltas need distinct rates and a distortion that strictly "
-            "increases with rate"
-        )
-    return log_r, dist
-
-
-def _fit(x: np.ndarray, y: np.ndarray, method: str):
-    """Interpolant of y(x) and its antiderivative, by ``method``."""
-    if method == "pchip":
-        f = PchipInterpolator(x, y, extrapolate=False)
-        return f, f.antiderivative()
-    if method == "cubic":
-        p = np.polyfit(x, y, 3)
-        return (lambda t: np.polyval(p, t)), (lambda t: np.polyval(np.polyint(p), t))
-    raise ValueError(f"method must be 'pchip' or 'cubic', got {method!r}")
-
-
-def _delta(
-    xa, ya, xt, yt, method: str, x_max: float | None = None, x_min: float | None = None
-) -> float:
-    """Mean of ``yt(x) - ya(x)`` over the x-interval both curves cover (and within
-    ``x_min``..``x_max``)."""
-    lo, hi = max(xa[0], xt[0]), min(xa[-1], xt[-1])
-    if x_max is not None:
-        hi = min(hi, x_max)
-    if x_min is not None:
-        lo = max(lo, x_min)
-    if hi <= lo:
-        raise ValueError("the two curves do not overlap; Bjontegaard deltas are undefined")
-    _, fa = _fit(xa, ya, method)
-    _, ft = _fit(xt, yt, method)
-    return float((ft(hi) - ft(lo)) - (fa(hi) - fa(lo))) / (hi - lo)
-
-
-def bd_rate(
-    rate_anchor,
-    dist_anchor,
-    rate_test,
-    dist_test,
-    method: str = "pchip",
-    max_rate: float | None = None,
-) -> float:
-    """Bjontegaard delta rate: average rate difference (%) of ``test`` against ``anchor``.
-
-    Log-rate is interpolated as a function of distortion (PSNR or SSIM) on each
-    curve and integrated over the distortion interval both curves cover;
-    ``(exp(mean difference) - 1) * 100``. Negative means the test codec needs
-    fewer bits for the same quality.
-
-    Parameters
-    ----------
-    rate_anchor, dist_anchor, rate_test, dist_test : array-like
-        Rates (e.g. bpp) and distortions (e.g. PSNR) of each curve, >= 4 points.
-    method : {"pchip", "cubic"}
-        Piecewise cubic Hermite interpolation (as in the JVET/AOM tools) or the
-        original single cubic polynomial fit of VCEG-M33.
-    max_rate : float, optional
-        Compare only up to this rate: the integration interval ends at the
-        lower of the two qualities the curves reach at ``max_rate`` (each read
-        off its own interpolant). For :func:`bd_psnr` the log-rate interval
-        simply ends at ``log(max_rate)``.
-    """
-    lr_a, d_a = _curve(rate_anchor, dist_anchor, "anchor")
-    lr_t, d_t = _curve(rate_test, dist_test, "test")
-    d_max = None
-    if max_rate is not None:
-        if math.log(max_rate) <= max(lr_a[0], lr_t[0]):
-            raise ValueError(f"max_rate={max_rate} is below the lowest rate of a curve")
-        # the highest quality both curves reach at rates <= max_rate, on their own interpolants
-        d_max = min(
-            float(_fit(lr, d, method)[0](min(math.log(max_rate), lr[-1])))
-            for lr, d in ((lr_a, d_a), (lr_t, d_t))
-        )
-    return (math.exp(_delta(d_a, lr_a, d_t, lr_t, method, d_max)) - 1.0) * 100.0
-
-
-def bd_psnr(
-    rate_anchor,
-    dist_anchor,
-    rate_test,
-    dist_test,
-    method: str = "pchip",
-    max_rate: float | None = None,
-    min_rate: float | None = None,
-) -> float:
-    """Bjontegaard delta distortion: average PSNR (or SSIM) gain of ``test`` over ``anchor``.
-
-    Distortion is interpolated as a function of log rate on each curve and
-    integrated over the log-rate interval both cover. Arguments as :func:`bd_rate`;
-    ``min_rate`` also starts the interval no lower than ``log(min_rate)``, so that
-    several codecs can be compared over one common range of rates.
-    """
-    lr_a, d_a = _curve(rate_anchor, dist_anchor, "anchor")
-    lr_t, d_t = _curve(rate_test, dist_test, "test")
-    lr_max = None if max_rate is None else math.log(max_rate)
-    lr_min = None if min_rate is None else math.log(min_rate)
-    return _delta(lr_a, d_a, lr_t, d_t, method, lr_max, lr_min)

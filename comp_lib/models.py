@@ -3,7 +3,7 @@
 Jiang, Tao, Chen, Zhao and Zhao, "An End-to-End Compression Framework Based on
 Convolutional Neural Networks", IEEE TCSVT 28(10), 2018 (arXiv:1708.00838).
 
-Data flow of the whole method (see :class:`comp_lib.codec.Codec`)::
+Data flow of the whole method (see :class:`comp_lib.coding.Codec`)::
 
     x (H x W) --ComCNN--> x_compact (ceil(H/2) x ceil(W/2)) --JPEG--> x_compact_hat
       --bicubic x2--> x_up (H x W) --RecCNN--> x_hat = x_up - residual
@@ -254,7 +254,7 @@ def downsample(x: torch.Tensor) -> torch.Tensor:
     """Bicubic /2 downsampling with antialiasing, to ``ceil(H/2) x ceil(W/2)``.
 
     The hand-made counterpart of ComCNN, used by the no-learning baseline
-    (:class:`comp_lib.codec.BicubicCodec`). Odd sizes are first padded by one
+    (:class:`comp_lib.coding.BicubicCodec`). Odd sizes are first padded by one
     row/column (edge replication), so that the factor is exactly 2 and compact
     pixel ``i`` stays centred on ``2 i + 0.5``, where :func:`upsample` expects it.
     (Interpolating 481 rows straight to 241 instead drifts by up to a pixel across

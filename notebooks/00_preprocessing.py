@@ -54,9 +54,9 @@ import seaborn as sns
 if data_folder:
     os.environ["COMP_LIB_DATA"] = data_folder
 
-from comp_lib.config import data_dir, dataset_dir, tables_dir
-from comp_lib.data import build_corpus, list_images, read_raw_rgb
-from comp_lib.plots import save_figure, show_images
+from comp_lib.config import data_dir, tables_dir
+from comp_lib.data import build_corpus, dataset_dir, list_images, read_raw_rgb
+from comp_lib.report.figures import save_figure, show_images
 
 print("data folder:", data_dir())
 

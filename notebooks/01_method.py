@@ -49,11 +49,11 @@ import pandas as pd
 import torch
 
 from comp_lib import jpeg
-from comp_lib.codec import BicubicCodec, Codec, parse_header
-from comp_lib.config import dataset_dir, tables_dir
-from comp_lib.data import load_gray
+from comp_lib.coding import BicubicCodec, Codec, parse_header
+from comp_lib.config import tables_dir
+from comp_lib.data import dataset_dir, load_gray
 from comp_lib.metrics import bpp, psnr, ssim
-from comp_lib.plots import save_figure, show_images
+from comp_lib.report.figures import save_figure, show_images
 
 torch.manual_seed(seed)
 image = load_gray(dataset_dir("bsds300_test") / f"{image_name}.jpg")

@@ -72,11 +72,11 @@ import pandas as pd
 import seaborn as sns
 
 from comp_lib import jpeg
-from comp_lib.codec import Codec
+from comp_lib.coding import Codec
 from comp_lib.config import PROJECT_ROOT, WEIGHTS_DIR, tables_dir
 from comp_lib.data import build_corpus
 from comp_lib.metrics import bpp, psnr
-from comp_lib.plots import save_figure, show_images
+from comp_lib.report.figures import save_figure, show_images
 from comp_lib.train import TrainConfig, Trainer
 
 corpus = build_corpus(n_images=n_images, seed=seed)
@@ -156,7 +156,7 @@ save_figure(fig, "02_reconstructions")
 # budget (each model card says how): `rec32x20`, the paper's framework (ComCNN + a
 # 32-channel RecCNN), and `post64s2`, the paper's *RecCNN only* configuration (a JPEG
 # post-filter, trained on native-scale tiles), both on the CPU. `rec32x20n`,
-# `post64s2lo` and `post64s2hi` continue them on a GPU with `comp_lib.bank`, which codes
+# `post64s2lo` and `post64s2hi` continue them on a GPU with `comp_lib.train.bank`, which codes
 # whole native-size images once per quality and trains on aligned crops (RecCNN only;
 # `rec32x20n` keeps `rec32x20`'s ComCNN): the two post-filters each specialise in a band
 # of qualities (lo: 2-14, hi: 12-50). Epoch 0 of a bank log is the starting point. Their logs:

@@ -75,24 +75,14 @@ import time
 import numpy as np
 import pandas as pd
 
-from comp_lib.codec import BicubicCodec, Codec, Ladder
-from comp_lib.codecs import CODECS
+from comp_lib.baselines import BASELINES
+from comp_lib.coding import BicubicCodec, Codec, Ladder
 from comp_lib.config import tables_dir
 from comp_lib.data import build_corpus, load_dataset_gray
-from comp_lib.evaluate import (
-    at_rates,
-    bd_table,
-    common_range_table,
-    evaluate,
-    ladder_rows,
-    ladder_subset,
-    per_image_gain,
-    provenance,
-    rd_curves,
-    to_compressai_json,
-)
-from comp_lib.plots import plot_rd, save_figure, show_images
-from comp_lib.report import write_table
+from comp_lib.evaluate import evaluate, ladder_rows, ladder_subset, to_compressai_json
+from comp_lib.rd import at_rates, bd_table, common_range_table, per_image_gain, rd_curves
+from comp_lib.report import provenance, write_table
+from comp_lib.report.figures import plot_rd, save_figure, show_images
 
 params = dict(datasets=datasets, limit=limit, codec_names=codec_names, model=model,
               post_filter_model=post_filter_model, ladder=ladder, our_qualities=our_qualities,
@@ -142,7 +132,7 @@ for name in codec_names:
     elif name == "bicubic+JPEG":
         codecs[name] = (BicubicCodec(), list(our_qualities))
     else:
-        codec = CODECS[name]()
+        codec = BASELINES[name]()
         settings = set(codec.settings[::sweep_step]) | {codec.settings[-1]}
         if name == "JPEG":
             settings |= {5, 10}  # the paper's protocol

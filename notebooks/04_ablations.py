@@ -28,7 +28,7 @@
 #   sweep of inner JPEG qualities: **BD-rate against JPEG** up to `max_rate` bpp, and
 #   **PSNR at 0.3 bpp** against JPEG's there.
 #
-# `comp_lib.ablations` defines the variants and runs them; a run shared by several
+# `comp_lib.studies.ablations` defines the variants and runs them; a run shared by several
 # ablations (the budget's own setting) is trained once, and finished runs are read back
 # from their `result.json`, so re-running the notebook resumes where it stopped.
 #
@@ -74,19 +74,21 @@ import seaborn as sns
 from IPython.display import Markdown
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
-from comp_lib.ablations import (
+from comp_lib.baselines import JPEGCodec
+from comp_lib.config import PROJECT_ROOT, tables_dir
+from comp_lib.data import build_corpus
+from comp_lib.evaluate import evaluate
+from comp_lib.rd import rd_curves
+from comp_lib.report import provenance, write_table
+from comp_lib.report.figures import plot_ablation, save_figure
+from comp_lib.report.readme import ablation_findings
+from comp_lib.studies.ablations import (
     dissertation_rates,
     retime_decode,
     run_ablation,
     spread,
     variants,
 )
-from comp_lib.codecs import JPEGCodec
-from comp_lib.config import PROJECT_ROOT, tables_dir
-from comp_lib.data import build_corpus
-from comp_lib.evaluate import evaluate, provenance, rd_curves
-from comp_lib.plots import plot_ablation, save_figure
-from comp_lib.report import ablation_findings, write_table
 
 budget = dict(epochs=epochs, steps=steps, com_steps=com_steps, batch=batch, patch=patch,
               channels=channels, depth=depth, lr=lr, lr_decay=lr_decay,

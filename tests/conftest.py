@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from comp_lib.baselines import JPEGCodec
+from comp_lib.coding import BicubicCodec
 from comp_lib.data import load_dataset_gray
+from comp_lib.evaluate import evaluate
 
 torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
 
@@ -27,3 +31,13 @@ def image(bsds_test) -> np.ndarray:
 def images(bsds_test) -> list[np.ndarray]:
     """Five real grayscale photos spread over the BSDS300 test set."""
     return [img for _, img in bsds_test[::20]]
+
+
+@pytest.fixture(scope="session")
+def rows(bsds_test) -> pd.DataFrame:
+    """JPEG and bicubic+JPEG rows (comp_lib.evaluate.evaluate) on three BSDS300 images."""
+    images = bsds_test[:3]
+    return pd.concat([
+        evaluate(JPEGCodec(), images, [5, 10, 20, 40, 70, 90], "JPEG", progress=False),
+        evaluate(BicubicCodec(), images, [10, 30, 50, 70, 90], "bicubic", progress=False),
+    ])  # fmt: skip

@@ -6,9 +6,8 @@ import pytest
 from PIL import Image
 
 from comp_lib.cli import ALPHA_CHOICES, main
-from comp_lib.codec import Codec, pack_header, parse_header
-from comp_lib.config import dataset_dir
-from comp_lib.data import load_gray
+from comp_lib.coding import Codec, pack_header, parse_header
+from comp_lib.data import dataset_dir, load_gray
 from comp_lib.metrics import psnr
 
 
@@ -235,7 +234,7 @@ def test_photos_are_turned_upright_by_their_exif_orientation(crop, tmp_path, cap
 
 def test_compress_to_a_rate(tmp_path, capsys):
     """--bpp picks the highest quality whose real bytes fit; the next one would not."""
-    from comp_lib.codec import compress_at_bpp
+    from comp_lib.coding import compress_at_bpp
 
     src = dataset_dir("set5") / "bird_GT.bmp"
     image = load_gray(src)
@@ -259,7 +258,7 @@ def test_compress_to_a_rate(tmp_path, capsys):
 
 def test_compress_with_the_shipped_ladder(tmp_path, capsys):
     """--model best: a rung within the rate, from the model the header then names."""
-    from comp_lib.codec import Ladder
+    from comp_lib.coding import Ladder
 
     src = dataset_dir("set14") / "lenna.bmp"
     ladder = Ladder.load("best")

@@ -2,13 +2,14 @@ import pytest
 import torch
 
 from comp_lib import config
+from comp_lib.data import registry
 
 
 def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COMP_LIB_DATA", str(tmp_path))
     assert config.data_dir() == tmp_path.resolve()
     (tmp_path / "kodak").mkdir()
-    assert config.dataset_dir("kodak") == tmp_path.resolve() / "kodak"
+    assert registry.dataset_dir("kodak") == tmp_path.resolve() / "kodak"
     monkeypatch.delenv("COMP_LIB_DATA")
     assert config.data_dir() == config.PROJECT_ROOT / "data"
 
@@ -16,7 +17,7 @@ def test_data_dir_comes_from_the_environment(monkeypatch, tmp_path):
 def test_missing_dataset_names_the_place_and_the_variable(monkeypatch, tmp_path):
     monkeypatch.setenv("COMP_LIB_DATA", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="COMP_LIB_DATA") as err:
-        config.dataset_dir("bsds300_test")
+        registry.dataset_dir("bsds300_test")
     assert str(tmp_path) in str(err.value)
 
 
@@ -35,8 +36,8 @@ def test_device_prefers_cuda(monkeypatch):
 
 def test_the_shared_data_is_there():
     """CI points COMP_LIB_DATA at ../shared/data; every dataset the study uses must be found."""
-    for name in config.DATASETS:
-        assert config.dataset_dir(name).is_dir()
+    for name in registry.DATASETS:
+        assert registry.dataset_dir(name).is_dir()
 
 
 def test_git_commit_marks_code_changes_not_report_outputs(monkeypatch, tmp_path):

@@ -5,18 +5,11 @@ import pandas as pd
 import pytest
 
 from comp_lib import jpeg
-from comp_lib.codec import BicubicCodec
-from comp_lib.evaluate import (
-    ROW_COLUMNS,
-    JPEGCodec,
-    at_rates,
-    bd_table,
-    common_range_table,
-    evaluate,
-    rd_curves,
-    to_compressai_json,
-)
+from comp_lib.baselines import JPEGCodec
+from comp_lib.coding import BicubicCodec
+from comp_lib.evaluate import ROW_COLUMNS, evaluate, to_compressai_json
 from comp_lib.metrics import psnr
+from comp_lib.rd import rd_curves
 
 
 @pytest.fixture(scope="module")
@@ -36,33 +29,6 @@ def test_rows_are_measured_from_real_bytes(rows, bsds_test):
     assert r.bytes == len(data) and r.bpp == 8 * len(data) / image.size
     assert r.psnr == pytest.approx(psnr(image, jpeg.decode(data)))
     assert (rows.encode_ms > 0).all() and (rows.decode_ms > 0).all()
-
-
-def test_curves_and_fixed_rates(rows):
-    curves = rd_curves(rows)
-    jp = curves[curves.codec == "JPEG"]
-    assert jp.bpp.is_monotonic_increasing and jp.psnr.is_monotonic_increasing
-    assert jp.bpp.iloc[0] == pytest.approx(
-        rows[(rows.codec == "JPEG") & (rows.setting == 5)].bpp.mean()
-    )
-    fixed = at_rates(curves, rates=(0.3, 50.0))
-    row = fixed[(fixed.codec == "JPEG") & (fixed.bpp == 0.3)].iloc[0]
-    lo, hi = jp[jp.bpp <= 0.3].iloc[-1], jp[jp.bpp >= 0.3].iloc[0]
-    assert lo.psnr <= row.psnr <= hi.psnr
-    assert fixed[fixed.bpp == 50.0].psnr.isna().all()  # no extrapolation
-
-
-def test_bd_table_against_the_anchor(rows):
-    curves = rd_curves(rows)
-    bd = bd_table(curves, anchor="JPEG")
-    assert list(bd.codec) == ["bicubic"]
-    # the same curve at 80% of the rate is exactly -20 %
-    cheap = curves[curves.codec == "JPEG"].assign(codec="cheap JPEG")
-    cheap["bpp"] *= 0.8
-    bd = bd_table(pd.concat([curves, cheap]), anchor="JPEG").set_index("codec")
-    assert bd.loc["cheap JPEG", "bd_rate_psnr_%"] == pytest.approx(-20.0)
-    assert bd.loc["cheap JPEG", "bd_rate_ssim_%"] == pytest.approx(-20.0)
-    assert bd.loc["cheap JPEG", "bd_psnr_db"] > 0
 
 
 def test_compressai_json(rows, tmp_path):
@@ -86,7 +52,7 @@ def _identity_post_filter(name: str):
     """JPEG + a RecCNN that starts as the identity: a real Codec that codes like JPEG."""
     import torch
 
-    from comp_lib.codec import Codec
+    from comp_lib.coding import Codec
     from comp_lib.models import RecCNN
 
     rec = RecCNN(channels=4, depth=2)
@@ -97,37 +63,9 @@ def _identity_post_filter(name: str):
     return Codec(None, rec, name=name).eval()
 
 
-def test_envelope_keeps_the_best_point_at_each_rate():
-    from comp_lib.evaluate import envelope
-
-    curves = pd.DataFrame(dict(
-        codec=["a", "a", "a", "b", "b", "b", "c"],
-        setting=[1, 2, 3, 1, 2, 3, 1],
-        bpp=[0.1, 0.2, 0.4, 0.15, 0.3, 0.5, 0.05],
-        psnr=[24.0, 25.0, 26.0, 23.0, 27.0, 29.0, 30.0],
-    ))  # fmt: skip
-    best = envelope(curves, ["a", "b"])  # "c" is not asked for
-    assert list(zip(best.codec, best.setting, strict=True)) == [("a", 1), ("a", 2), ("b", 2),
-                                                                ("b", 3)]  # fmt: skip
-    assert best.bpp.is_monotonic_increasing and best.psnr.is_monotonic_increasing
-    with pytest.raises(ValueError, match="no curve"):
-        envelope(curves, ["zz"])
-    # two models at the same rate: only the better one; a sliver of rate saved at a loss in
-    # quality is a rung only without tolerance
-    near = pd.DataFrame(dict(
-        codec=["a", "b", "a", "b"], setting=[1, 1, 2, 2],
-        bpp=[0.2, 0.2, 0.499, 0.5], psnr=[25.0, 25.5, 27.0, 28.0],
-    ))  # fmt: skip
-    pairs = lambda df: list(zip(df.codec, df.setting, strict=True))  # noqa: E731
-    assert pairs(envelope(near, ["a", "b"])) == [("b", 1), ("a", 2), ("b", 2)]
-    assert pairs(envelope(near, ["a", "b"], rate_tol=0.01)) == [("b", 1), ("b", 2)]
-    with pytest.raises(ValueError, match="rate_tol"):
-        envelope(near, ["a"], rate_tol=-1)
-
-
 def test_choose_ladder_on_real_images_and_code_with_it(bsds_test, tmp_path):
     """Bicubic down/up wins at the lowest rates, JPEG at full size above: both are rungs."""
-    from comp_lib.codec import Ladder
+    from comp_lib.coding import Ladder
     from comp_lib.evaluate import choose_ladder
 
     models = {"bicubic": BicubicCodec(), "post": _identity_post_filter("post")}
@@ -166,7 +104,7 @@ def test_choose_ladder_on_real_images_and_code_with_it(bsds_test, tmp_path):
 
 
 def test_ladder_rows_are_the_rows_of_running_the_ladder(bsds_test):
-    from comp_lib.codec import Ladder
+    from comp_lib.coding import Ladder
     from comp_lib.evaluate import ladder_rows
 
     models = {"bicubic": BicubicCodec(), "post": _identity_post_filter("post")}
@@ -187,7 +125,7 @@ def test_ladder_rows_are_the_rows_of_running_the_ladder(bsds_test):
 
 
 def test_ladder_subset_keeps_every_nth_rung_and_the_last(bsds_test):
-    from comp_lib.codec import Ladder
+    from comp_lib.coding import Ladder
     from comp_lib.evaluate import ladder_rows, ladder_subset
 
     post = _identity_post_filter("post")
@@ -205,20 +143,3 @@ def test_ladder_subset_keeps_every_nth_rung_and_the_last(bsds_test):
         ladder_rows(rows, ladder, "five")  # q5 was not run
     with pytest.raises(ValueError, match="out of range"):
         ladder_rows(rows, ladder, "five", rungs=[7])
-
-
-def test_common_range_table_uses_one_range_for_every_codec(rows):
-    curves = rd_curves(rows)
-    short = curves[curves.codec == "JPEG"].head(4).assign(codec="short")  # a sweep that stops
-    short["psnr"] += 0.5
-    both = pd.concat([curves, short])
-    table = common_range_table(both, "JPEG").set_index("codec")
-    assert sorted(table.index) == ["bicubic", "short"]
-    span = both.groupby("codec").bpp.agg(["min", "max"])
-    assert table.min_rate.eq(span["min"].max()).all() and table.max_rate.eq(span["max"].min()).all()
-    # JPEG + 0.5 dB, up to the interpolants' differences between 4 and 6 points
-    assert table.loc["short", "bd_psnr_db"] == pytest.approx(0.5, abs=0.01)
-    capped = common_range_table(curves, "JPEG", max_rate=0.5)
-    assert capped.max_rate.iloc[0] == 0.5
-    with pytest.raises(ValueError, match="no 'AVIF' curve"):
-        common_range_table(curves, "AVIF")

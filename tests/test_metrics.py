@@ -6,7 +6,7 @@ import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from comp_lib import jpeg
-from comp_lib.metrics import bd_psnr, bd_rate, bpp, psnr, ssim, ssim_torch, to_uint8
+from comp_lib.metrics import bpp, psnr, ssim, ssim_torch, to_uint8
 
 QUALITIES = (5, 10, 20, 30, 50, 75)
 
@@ -71,70 +71,3 @@ def test_bpp_counts_real_bytes(image):
     assert bpp(len(data), image.size) == bpp(data, image.shape)
     with pytest.raises(ValueError):
         bpp(data, 0)
-
-
-@pytest.fixture(scope="module")
-def jpeg_curve(image):
-    rates, psnrs = [], []
-    for q in QUALITIES:
-        data = jpeg.encode(image, q)
-        rates.append(bpp(data, image.shape))
-        psnrs.append(psnr(image, jpeg.decode(data)))
-    return np.array(rates), np.array(psnrs)
-
-
-@pytest.mark.parametrize("method", ["pchip", "cubic"])
-@pytest.mark.parametrize("factor", [0.8, 0.5, 1.25])
-def test_bd_rate_of_a_rate_scaled_curve(jpeg_curve, method, factor):
-    """The same PSNRs at `factor` times the rate: BD-rate is exactly (factor - 1) * 100 %."""
-    r, d = jpeg_curve
-    assert bd_rate(r, d, r * factor, d, method=method) == pytest.approx((factor - 1) * 100)
-    assert bd_rate(r, d, r, d, method=method) == pytest.approx(0, abs=1e-9)
-
-
-@pytest.mark.parametrize("method", ["pchip", "cubic"])
-def test_bd_psnr_of_a_shifted_curve(jpeg_curve, method):
-    r, d = jpeg_curve
-    assert bd_psnr(r, d, r, d + 1.5, method=method) == pytest.approx(1.5)
-    assert bd_psnr(r, d, r, d - 0.7, method=method) == pytest.approx(-0.7)
-
-
-def test_bd_on_a_linear_curve_by_hand():
-    """PSNR = 10 log10(R) + 30 against 10 log10(R) + 31: 1 dB better, i.e. 10**-0.1 of the rate."""
-    r = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
-    d = 10 * np.log10(r) + 30
-    assert bd_psnr(r, d, r, d + 1) == pytest.approx(1.0)
-    assert bd_rate(r, d, r, d + 1) == pytest.approx((10**-0.1 - 1) * 100)
-
-
-def test_bd_rate_max_rate_cuts_the_curves(jpeg_curve):
-    r, d = jpeg_curve
-    cut = float(np.median(r))
-    assert bd_rate(r, d, r * 0.8, d, max_rate=cut) == pytest.approx(-20.0)
-    # a test curve that is better only at high rates loses that advantage below the cut
-    d_test = d + np.where(r > cut, 2.0, 0.0)
-    assert bd_rate(r, d, r, d_test) < bd_rate(r, d, r, d_test, max_rate=cut) + 1e-9
-
-
-def test_bd_errors(jpeg_curve):
-    r, d = jpeg_curve
-    with pytest.raises(ValueError, match="at least 4"):
-        bd_rate(r[:3], d[:3], r[:3], d[:3])
-    with pytest.raises(ValueError, match="overlap"):
-        bd_rate(r, d, r, d + 100)
-    with pytest.raises(ValueError, match="increase"):
-        bd_rate(r, d, r, d[::-1].copy())
-
-
-def test_bd_psnr_min_and_max_rate_bound_the_log_rate_interval():
-    """A gain that grows linearly in log-rate averages to its value at the interval's middle."""
-    r = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
-    x = np.log(r)
-    d = 10 * x + 30
-    gained = d + (x - math.log(0.1))  # 0 dB at 0.1 bpp, log(16) dB at 1.6 bpp
-    mean = bd_psnr(r, d, r, gained, min_rate=0.2, max_rate=0.8)
-    assert mean == pytest.approx(math.log(4))  # the gain at sqrt(0.2 * 0.8) = 0.4 bpp
-    assert bd_psnr(r, d, r, gained) == pytest.approx(math.log(4))  # 0.1..1.6: same middle
-    assert bd_psnr(r, d, r, gained, min_rate=0.4) == pytest.approx(math.log(8))
-    with pytest.raises(ValueError, match="do not overlap"):
-        bd_psnr(r, d, r, gained, min_rate=0.9, max_rate=0.5)

@@ -59,7 +59,7 @@ def test_report_lists_every_ablation_from_its_summary(reports):
 
 def test_report_states_the_rate_range_of_each_bd_rate(reports):
     """A curve that stops early is judged at low rates only: the report says over which."""
-    from comp_lib.evaluate import rd_curves
+    from comp_lib.rd import rd_curves
 
     text = write_readme().read_text()
     rows = pd.read_csv(reports / "tables" / "03_rows.csv")

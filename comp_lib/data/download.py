@@ -14,7 +14,7 @@ Two datasets can be fetched into the data folder (:func:`comp_lib.config.data_di
     one download each, into ``kodak/``.
 
 Every file is checked against the sha256 manifest shipped with the package
-(``comp_lib/manifests/<name>.sha256``, ``sha256sum`` format, paths relative to
+(``comp_lib/data/manifests/<name>.sha256``, ``sha256sum`` format, paths relative to
 the data folder). The sha256 of the BSDS300 *archive* is not pinned (it could
 not be checked when the manifest was written), so the archive is verified
 member by member: each of the 301 kept files must match its manifest entry.
@@ -26,8 +26,8 @@ system, so the final moves are renames), removed on success and on error.
 
 Command line::
 
-    python -m comp_lib.datasets fetch bsds300 kodak [--dest DIR] [--base-url URL] [--force]
-    python -m comp_lib.datasets verify bsds300 kodak [--dest DIR]
+    python -m comp_lib.data fetch bsds300 kodak [--dest DIR] [--base-url URL] [--force]
+    python -m comp_lib.data verify bsds300 kodak [--dest DIR]
 
 Exit status: 0 success, 1 failure (download, checksum, missing files), 2 usage.
 
@@ -38,29 +38,28 @@ Exit status: 0 success, 1 failure (download, checksum, missing files), 2 usage.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import hashlib
 import http.client
 import os
 import shutil
 import ssl
-import sys
 import tarfile
 import tempfile
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
 from comp_lib.config import data_dir
+from comp_lib.data.registry import DOWNLOADS, DatasetSpec
+from comp_lib.files import move_into_place
 
-__all__ = ["DATASETS", "DatasetSpec", "fetch", "load_manifest", "main", "verify"]
+__all__ = ["MIRROR_ENV", "fetch", "load_manifest", "verify"]
 
 #: Environment variable that replaces the official servers (see ``base_url`` of :func:`fetch`).
 MIRROR_ENV = "COMP_LIB_MIRROR"
@@ -69,88 +68,15 @@ _CHUNK = 1 << 20
 _USER_AGENT = "comp-lib-datasets/0.1 (+python urllib)"
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """Where a downloadable dataset comes from and where it goes.
-
-    Attributes
-    ----------
-    name : str
-        Dataset name used by :func:`fetch` and the command line.
-    official_base : str
-        URL prefix of the official server; each of ``files`` is fetched as
-        ``<official_base>/<file>`` (or ``<base_url>/<file>`` for a mirror).
-    files : tuple of str
-        Remote file names: the archive, or one name per image.
-    manifest : str
-        File name of the sha256 manifest in ``comp_lib/manifests``.
-    folders : tuple of str
-        Folders, relative to the data folder, that the dataset fills.
-    archive_members : dict
-        For an archive: local path (relative to the data folder) prefix ->
-        member-name prefix inside the archive. Exact paths win over folder
-        prefixes (those end in ``/``). Empty for plain file downloads, where
-        each file keeps its name inside ``folders[0]``.
-    """
-
-    name: str
-    official_base: str
-    files: tuple[str, ...]
-    manifest: str
-    folders: tuple[str, ...]
-    archive_members: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def urls(self) -> tuple[str, ...]:
-        """Official download URLs."""
-        return tuple(f"{self.official_base}/{f}" for f in self.files)
-
-    @property
-    def is_archive(self) -> bool:
-        """True when the dataset comes as one tar archive."""
-        return bool(self.archive_members)
-
-    def member_name(self, relpath: str) -> str:
-        """Return the archive member that holds the local file ``relpath``."""
-        if relpath in self.archive_members:
-            return self.archive_members[relpath]
-        folder, _, fname = relpath.rpartition("/")
-        return self.archive_members[folder + "/"] + fname
-
-
-#: The datasets :func:`fetch` knows, by name.
-DATASETS: dict[str, DatasetSpec] = {
-    "bsds300": DatasetSpec(
-        name="bsds300",
-        official_base="https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds",
-        files=("BSDS300-images.tgz",),
-        manifest="bsds300.sha256",
-        folders=("bsds300_test", "bsds300_train"),
-        archive_members={
-            "bsds300_test/iids_test.txt": "BSDS300/iids_test.txt",
-            "bsds300_test/": "BSDS300/images/test/",
-            "bsds300_train/": "BSDS300/images/train/",
-        },
-    ),
-    "kodak": DatasetSpec(
-        name="kodak",
-        official_base="http://r0k.us/graphics/kodak/kodak",
-        files=tuple(f"kodim{i:02d}.png" for i in range(1, 25)),
-        manifest="kodak.sha256",
-        folders=("kodak",),
-    ),
-}
-
-
 # --------------------------------------------------------------------------- manifests
 
 
 def _spec(name: str) -> DatasetSpec:
     try:
-        return DATASETS[name]
+        return DOWNLOADS[name]
     except KeyError:
         raise ValueError(
-            f"unknown dataset {name!r}; downloadable: {', '.join(sorted(DATASETS))}"
+            f"unknown dataset {name!r}; downloadable: {', '.join(sorted(DOWNLOADS))}"
         ) from None
 
 
@@ -167,7 +93,7 @@ def load_manifest(name: str) -> dict[str, str]:
     Parameters
     ----------
     name : str
-        A key of :data:`DATASETS`.
+        A key of :data:`DOWNLOADS`.
 
     Returns
     -------
@@ -176,7 +102,7 @@ def load_manifest(name: str) -> dict[str, str]:
         lower-case hex sha256, in file order.
     """
     spec = _spec(name)
-    text = resources.files("comp_lib").joinpath("manifests", spec.manifest).read_text("utf-8")
+    text = resources.files("comp_lib.data").joinpath("manifests", spec.manifest).read_text("utf-8")
     sums: dict[str, str] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -372,14 +298,14 @@ def _install(spec: DatasetSpec, staging: Path, root: Path, relpaths: Iterable[st
             continue
         if not final.exists() and not final.is_symlink():
             try:
-                os.rename(staged, final)
+                move_into_place(staged, final)
                 continue
             except OSError:  # appeared meanwhile: fall back to file by file
                 pass
         final.mkdir(exist_ok=True)
         for relpath in relpaths:
             if relpath.startswith(folder + "/") and (staging / relpath).exists():
-                os.replace(staging / relpath, root / relpath)
+                move_into_place(staging / relpath, root / relpath)
 
 
 def fetch(
@@ -400,7 +326,7 @@ def fetch(
     Parameters
     ----------
     name : str
-        ``"bsds300"`` or ``"kodak"`` (see :data:`DATASETS`).
+        ``"bsds300"`` or ``"kodak"`` (see :data:`DOWNLOADS`).
     dest : path-like, optional
         Data folder that receives ``bsds300_test/``, ``bsds300_train/`` or
         ``kodak/``; created if needed. Default: :func:`comp_lib.config.data_dir`.
@@ -456,66 +382,3 @@ def fetch(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return root
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m comp_lib.datasets",
-        description="Download BSDS300 and Kodak and check them against the shipped sha256 "
-        "manifests.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    names = {"choices": sorted(DATASETS), "nargs": "+", "metavar": "NAME"}
-    dest_help = "data folder (default: $COMP_LIB_DATA or <project>/data)"
-    p_fetch = sub.add_parser("fetch", help="download and verify datasets")
-    p_fetch.add_argument("names", help=f"one or more of {', '.join(sorted(DATASETS))}", **names)
-    p_fetch.add_argument("--dest", type=Path, default=None, help=dest_help)
-    p_fetch.add_argument(
-        "--base-url",
-        default=None,
-        help=f"mirror URL prefix instead of the official servers (default: ${MIRROR_ENV})",
-    )
-    p_fetch.add_argument("--force", action="store_true", help="download again even when intact")
-    p_fetch.add_argument(
-        "--timeout", type=float, default=60, help="network timeout in seconds (default: 60)"
-    )
-    p_verify = sub.add_parser("verify", help="check datasets on disk")
-    p_verify.add_argument("names", help=f"one or more of {', '.join(sorted(DATASETS))}", **names)
-    p_verify.add_argument("--dest", type=Path, default=None, help=dest_help)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 failure, 2 usage)."""
-    args = _parser().parse_args(argv)
-    root = args.dest if args.dest is not None else data_dir()
-    status = 0
-    for name in dict.fromkeys(args.names):
-        if args.command == "fetch":
-            try:
-                fetch(
-                    name,
-                    dest=root,
-                    base_url=args.base_url,
-                    force=args.force,
-                    timeout=args.timeout,
-                )
-            except (ValueError, RuntimeError, OSError) as exc:
-                print(f"{name}: error: {exc}", file=sys.stderr)
-                status = 1
-                continue
-        problems = verify(name, root)
-        for line in problems:
-            print(f"{name}: {line}", file=sys.stderr)
-        if problems:
-            status = 1
-        else:
-            print(f"{name}: ok ({len(load_manifest(name))} files verified in {root})")
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""comp_lib.datasets against a real local HTTP server that serves the real files.
+"""comp_lib.data against a real local HTTP server that serves the real files.
 
 The server (``http.server`` on 127.0.0.1, a free port) serves a folder filled
 from the data folder: the 24 Kodak PNGs (symlinks) and a ``BSDS300-images.tgz``
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from comp_lib.config import dataset_dir
-from comp_lib.datasets import DATASETS, fetch, load_manifest, main, verify
+from comp_lib.data import DOWNLOADS, dataset_dir
+from comp_lib.data.__main__ import main
+from comp_lib.data.download import fetch, load_manifest, verify
 
 ARCHIVE = "BSDS300-images.tgz"
 KODAK = [f"kodim{i:02d}.png" for i in range(1, 25)]
@@ -181,19 +182,19 @@ def test_shipped_manifests_match_the_real_files():
 
 
 def test_datasets_describe_official_sources():
-    assert set(DATASETS) == {"bsds300", "kodak"}
-    assert DATASETS["bsds300"].urls == (
+    assert set(DOWNLOADS) == {"bsds300", "kodak"}
+    assert DOWNLOADS["bsds300"].urls == (
         "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/BSDS300-images.tgz",
     )
-    assert DATASETS["kodak"].urls[0] == "http://r0k.us/graphics/kodak/kodak/kodim01.png"
-    assert len(DATASETS["kodak"].urls) == 24
-    assert DATASETS["bsds300"].folders == ("bsds300_test", "bsds300_train")
+    assert DOWNLOADS["kodak"].urls[0] == "http://r0k.us/graphics/kodak/kodak/kodim01.png"
+    assert len(DOWNLOADS["kodak"].urls) == 24
+    assert DOWNLOADS["bsds300"].folders == ("bsds300_test", "bsds300_train")
     with pytest.raises(ValueError, match="unknown dataset 'set5'"):
         fetch("set5")
 
 
 def test_verify_accepts_the_data_folder():
-    for name in DATASETS:
+    for name in DOWNLOADS:
         assert verify(name) == []
 
 
@@ -503,7 +504,7 @@ def test_cli_exit_codes(tmp_path, mirror, serve, capsys):
 def test_cli_runs_as_a_module():
     # One subprocess only: importing comp_lib (torch) takes seconds.
     env = {**os.environ, "COMP_LIB_DATA": str(dataset_dir("kodak").parent)}
-    cmd = [sys.executable, "-m", "comp_lib.datasets", "verify", "kodak"]
+    cmd = [sys.executable, "-m", "comp_lib.data", "verify", "kodak"]
     ok = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert ok.returncode == 0, ok.stderr
     assert "kodak: ok (24 files verified" in ok.stdout

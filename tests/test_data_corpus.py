@@ -8,10 +8,9 @@ import rawpy
 import tifffile
 from PIL import Image
 
-from comp_lib import data as data_mod
-from comp_lib.config import dataset_dir
 from comp_lib.data import (
     build_corpus,
+    dataset_dir,
     list_images,
     load_dataset_gray,
     load_gray,
@@ -19,6 +18,7 @@ from comp_lib.data import (
     read_raw_rgb,
     resize,
 )
+from comp_lib.data import corpus as data_mod
 from comp_lib.metrics import psnr
 
 RAW = {"Blackmagic.dng": (2176, 4128), "RAW_CANON_D30_SRGB.CRW": (1448, 2176)}

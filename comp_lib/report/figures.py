@@ -97,7 +97,7 @@ def plot_ablation(results: pd.DataFrame, title: str = ""):
     Parameters
     ----------
     results : pandas.DataFrame
-        :func:`comp_lib.ablations.run_ablation` results (``variant``, ``seed``,
+        :func:`comp_lib.studies.ablations.run_ablation` results (``variant``, ``seed``,
         ``bd_rate_psnr_%``, ``gain_at_0.3_db``).
     """
     order = list(dict.fromkeys(results.variant))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from comp_lib import jpeg
-from comp_lib.codec import (
+from comp_lib.coding import (
     FORMAT_VERSION,
     MAGIC,
     MAX_PIXELS,
@@ -22,10 +22,10 @@ from comp_lib.codec import (
     header_size,
     pack_header,
     parse_header,
-    shipped_models,
 )
-from comp_lib.config import dataset_dir
+from comp_lib.data import dataset_dir
 from comp_lib.models import ComCNN, RecCNN
+from comp_lib.zoo import shipped_models
 
 #: The shipped model's fingerprint. If this changes, every file made by it can no longer be
 #: decoded: ship changed weights under a new name rather than changing this.

@@ -19,8 +19,8 @@ coding each patch on its own.
 
 Images travel in a *pack* (:func:`save_pack`), a compressed ``.npz`` of the
 8-bit training and validation images at native size, so that a machine without
-the data folder (a rented GPU) can train: ``python -m comp_lib.bank pack`` here,
-``python -m comp_lib.bank train`` there. Validation runs every epoch on the pack's
+the data folder (a rented GPU) can train: ``python -m comp_lib.train.bank pack`` here,
+``python -m comp_lib.train.bank train`` there. Validation runs every epoch on the pack's
 validation images with the real codec (PSNR, SSIM, bpp from real bytes and the
 gain over JPEG at the same bpp); ``best.pt``, ``last.pt`` and ``log.csv`` are
 written atomically and a run resumes from ``last.pt``.
@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -43,12 +42,14 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from comp_lib import jpeg
-from comp_lib.codec import Codec
+from comp_lib.coding import Codec
 from comp_lib.config import cpu_threads
 from comp_lib.config import device as default_device
+from comp_lib.files import atomic_write
 from comp_lib.metrics import psnr, ssim
 from comp_lib.models import RecCNN, upsample
-from comp_lib.train import LOG_COLUMNS, _atomic_write, _jpeg_psnr_at, jpeg_curve
+from comp_lib.train.config import LOG_COLUMNS
+from comp_lib.train.validation import gain_over_jpeg, jpeg_curve
 
 __all__ = ["BankConfig", "build_bank", "load_pack", "reccnn_input", "save_pack", "train_bank"]
 
@@ -63,10 +64,7 @@ def save_pack(path, train: list[np.ndarray], val: list[tuple[str, np.ndarray]], 
     arrays |= {f"val_{i:05d}": _check_u8(a, f"val image {n}") for i, (n, a) in enumerate(val)}
     meta = dict(info, val_names=[n for n, _ in val])
     arrays["info"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def load_pack(path) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray]], dict]:
@@ -74,7 +72,7 @@ def load_pack(path) -> tuple[list[np.ndarray], list[tuple[str, np.ndarray]], dic
     with np.load(path, allow_pickle=False) as z:
         keys = sorted(z.files)
         if "info" not in keys:
-            raise ValueError(f"{path} is not a comp_lib.bank pack (no 'info' entry)")
+            raise ValueError(f"{path} is not a comp_lib.train.bank pack (no 'info' entry)")
         info = json.loads(bytes(z["info"]).decode())
         train = [z[k] for k in keys if k.startswith("train_")]
         val_arrays = [z[k] for k in keys if k.startswith("val_")]
@@ -101,11 +99,11 @@ def default_pack(
     on (:func:`comp_lib.data.holdout_images`), which also choose the shipped
     ladder. Never the test sets.
     """
-    from comp_lib.data import _absolute, build_corpus, holdout_images, load_gray
+    from comp_lib.data import absolute_path, build_corpus, holdout_images, load_gray
 
     corpora = [build_corpus(n_images=n, progress=False) for n in n_images]
     files = sorted(set().union(*(c.index.path[c.index.split == "train"] for c in corpora)))
-    train = [load_gray(_absolute(rel)) for rel in files]
+    train = [load_gray(absolute_path(rel)) for rel in files]
     val = holdout_images(corpora)
     info = dict(n_images=list(n_images), corpora=[c.params["key"][:16] for c in corpora],
                 train_files=len(files), val_files=len(val))  # fmt: skip
@@ -125,16 +123,16 @@ def reccnn_input(codec: Codec, image: np.ndarray, quality: int) -> tuple[np.ndar
     """
     h, w = image.shape
     data = jpeg.encode(_compacts(codec, [image])[0], quality)
-    decoded = jpeg.decode(data, expected_size=codec._compact_size(h, w))
-    with codec._inference():
-        x_in = codec._up(codec._to_tensor(decoded[None]), (h, w))
+    decoded = jpeg.decode(data, expected_size=codec.compact_size(h, w))
+    with codec.inference():
+        x_in = codec.resample_up(codec.to_tensor(decoded[None]), (h, w))
     return x_in[0, 0].float().cpu().numpy(), len(data)
 
 
 def _compacts(codec: Codec, images: list[np.ndarray]) -> list[np.ndarray]:
-    with codec._inference():
+    with codec.inference():
         return [
-            jpeg.tensor_to_uint8(codec._analyse(codec._to_tensor(im[None])))[0] for im in images
+            jpeg.tensor_to_uint8(codec.infer_compact(codec.to_tensor(im[None])))[0] for im in images
         ]
 
 
@@ -396,16 +394,16 @@ def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str,
             codec.save(out / "best.pt")
         state = dict(reccnn=codec.reccnn.state_dict(), opt=opt.state_dict(), epoch=epoch,
                      best_gain=best_gain, steps=steps)  # fmt: skip
-        _atomic_write(last, lambda f, s=state: torch.save(s, f))
+        atomic_write(last, lambda f, s=state: torch.save(s, f))
         table = pd.DataFrame(log, columns=LOG_COLUMNS).to_csv(index=False).encode()
-        _atomic_write(out / "log.csv", lambda f, t=table: f.write(t))
+        atomic_write(out / "log.csv", lambda f, t=table: f.write(t))
     return pd.DataFrame(log, columns=LOG_COLUMNS)
 
 
 def _row(epoch, step, lr, loss, v, jpeg_val, seconds) -> dict:
     """A log row from a validation result (gain over JPEG at the same bpp, per quality)."""
     bpp, psnr_ = float(np.mean(v["bpp"])), float(np.mean(v["psnr"]))
-    jpeg_psnr = float(np.mean([_jpeg_psnr_at(jpeg_val, b) for b in v["bpp"]]))
+    jpeg_psnr = float(np.mean([gain_over_jpeg(0.0, b, jpeg_val)[0] for b in v["bpp"]]))
     return dict(epoch=epoch, step=step, lr=lr, loss_rec=loss, loss_com=float("nan"),
                 val_psnr=psnr_, val_ssim=float(np.mean(v["ssim"])), val_bpp=bpp,
                 val_jpeg_psnr=jpeg_psnr, val_gain_db=psnr_ - jpeg_psnr,
@@ -446,12 +444,13 @@ def _machine(device: torch.device) -> str:
 def main(argv: list[str] | None = None) -> int:
     """``pack`` the training images here; ``train`` from a pack, on whatever device is there.
 
-    ``python -m comp_lib.bank pack --out gpu/pack.npz``
-    ``python -m comp_lib.bank train --pack gpu/pack.npz --out runs/x --name x --init post64s2``
+    ``python -m comp_lib.train.bank pack --out gpu/pack.npz``
+    ``python -m comp_lib.train.bank train --pack gpu/pack.npz --out runs/x --name x \
+    --init post64s2``
     """
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m comp_lib.bank", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m comp_lib.train.bank", description=main.__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack", help="write the default training/holdout images to a pack")
     p.add_argument("--out", required=True)

@@ -1,9 +1,11 @@
-"""The codecs the study compares, behind one small interface.
+"""The classical codecs the study compares against: the anchors.
 
-Every codec here has ``name``, ``settings`` (a default sweep, low to high rate),
-``compress(image, setting) -> bytes`` and ``decompress(data) -> image`` for
-``(H, W)`` ``uint8`` grayscale images, like :class:`comp_lib.codec.Codec`. The
-bytes are complete files, and rates count all of them.
+Every codec here implements :class:`comp_lib.coding.RateCodec`: ``name``,
+``settings`` (a default sweep, low to high rate), ``compress(image, setting) ->
+bytes`` and ``decompress(data) -> image`` for ``(H, W)`` ``uint8`` grayscale
+images, like :class:`comp_lib.coding.Codec`. The bytes are complete files in the
+codec's own format (no header of ours: :class:`comp_lib.coding.BitstreamJPEG` is
+JPEG behind our header), and rates count all of them.
 
 * :class:`JPEGCodec`, the anchor: :mod:`comp_lib.jpeg` (libjpeg-turbo via Pillow,
   baseline, grayscale, optimized Huffman), setting = quality.
@@ -28,12 +30,12 @@ from PIL import Image
 
 from comp_lib import jpeg
 
-__all__ = ["AVIFCodec", "CODECS", "JPEG2000Codec", "JPEGCodec", "JPEGXLCodec", "WebPCodec"]
+__all__ = ["AVIFCodec", "BASELINES", "JPEG2000Codec", "JPEGCodec", "JPEGXLCodec", "WebPCodec"]
 
 
 def _pillow_encode(image: np.ndarray, fmt: str, **options) -> bytes:
     buf = io.BytesIO()
-    Image.fromarray(jpeg._check_image(image), mode="L").save(buf, format=fmt, **options)
+    Image.fromarray(jpeg.check_image(image), mode="L").save(buf, format=fmt, **options)
     return buf.getvalue()
 
 
@@ -109,7 +111,7 @@ class JPEGXLCodec:
 
         if not 0 < int(level) < 100:
             raise ValueError(f"JPEG XL level must be in 1..99 (100 is lossless), got {level}")
-        return bytes(imagecodecs.jpegxl_encode(jpeg._check_image(image), level=int(level)))
+        return bytes(imagecodecs.jpegxl_encode(jpeg.check_image(image), level=int(level)))
 
     def decompress(self, data: bytes) -> np.ndarray:
         import imagecodecs
@@ -122,4 +124,4 @@ class JPEGXLCodec:
 
 
 #: The classical codecs by name.
-CODECS = {c.name: c for c in (JPEGCodec, WebPCodec, AVIFCodec, JPEG2000Codec, JPEGXLCodec)}
+BASELINES = {c.name: c for c in (JPEGCodec, WebPCodec, AVIFCodec, JPEG2000Codec, JPEGXLCodec)}

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 from comp_lib import jpeg
-from comp_lib.bank import (
+from comp_lib.coding import Codec
+from comp_lib.metrics import to_uint8
+from comp_lib.train.bank import (
     BankConfig,
     build_bank,
     load_pack,
@@ -17,8 +19,6 @@ from comp_lib.bank import (
     save_pack,
     train_bank,
 )
-from comp_lib.codec import Codec
-from comp_lib.metrics import to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_pack_round_trip_and_bad_input(tmp_path, crops):
     with pytest.raises(ValueError, match="train image 0: expected a 2-D uint8"):
         save_pack(tmp_path / "q.npz", [crops[0].astype(np.float32)], [("v", crops[2])], {})
     np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="not a comp_lib.bank pack"):
+    with pytest.raises(ValueError, match="not a comp_lib.train.bank pack"):
         load_pack(tmp_path / "foreign.npz")
 
 

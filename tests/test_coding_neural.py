@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from comp_lib import jpeg
-from comp_lib.codec import MAGIC, Codec, pack_header, parse_header
+from comp_lib.coding import MAGIC, Codec, pack_header, parse_header
 from comp_lib.metrics import bpp
 from comp_lib.models import ComCNN, RecCNN
 
@@ -162,7 +162,7 @@ def test_decompress_bad_bitstreams(small_codec, image):
     with pytest.raises(TypeError):
         small_codec.decompress("not bytes")
     # above the pixel limit, the JPEG's own header is checked before any pixel is decoded
-    from comp_lib.codec import BicubicCodec
+    from comp_lib.coding import BicubicCodec
 
     lenient = BicubicCodec()
     lenient.max_pixels = 2**32
@@ -220,7 +220,7 @@ def test_save_is_atomic(tmp_path, small_codec, monkeypatch):
 
 
 def test_bicubic_baseline_roundtrip_and_quality(images):
-    from comp_lib.codec import BicubicCodec
+    from comp_lib.coding import BicubicCodec
     from comp_lib.metrics import psnr
 
     baseline = BicubicCodec()
@@ -237,7 +237,8 @@ def test_bicubic_baseline_roundtrip_and_quality(images):
 
 def test_bitstream_jpeg_is_the_anchor_behind_a_header(images):
     """The plain-JPEG rungs of a ladder: JPEG's bytes and pixels, plus the header."""
-    from comp_lib.codec import BitstreamJPEG, Ladder, load_model
+    from comp_lib.coding import BitstreamJPEG, Ladder
+    from comp_lib.zoo import load_model
 
     coder = load_model("jpeg")
     assert isinstance(coder, BitstreamJPEG) and coder.header_size == 23
@@ -303,8 +304,9 @@ def test_shipped_models_load_offline_by_name(image):
 
 def test_shipped_ladders_load_and_code(image):
     """Each shipped ladder names shipped models, has a card, and its rungs climb in rate."""
-    from comp_lib.codec import FIXED_CODERS, Ladder, shipped_models
+    from comp_lib.coding import FIXED_CODERS, Ladder
     from comp_lib.config import WEIGHTS_DIR
+    from comp_lib.zoo import shipped_models
 
     files = sorted(WEIGHTS_DIR.glob("*.ladder.json"))
     assert files, "no shipped ladder"

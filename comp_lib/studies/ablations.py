@@ -53,10 +53,12 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from comp_lib.codec import BicubicCodec, Codec
-from comp_lib.evaluate import at_rates, bd_table, evaluate, rd_curves
+from comp_lib.coding import BicubicCodec, Codec
+from comp_lib.evaluate import evaluate
+from comp_lib.files import atomic_write
 from comp_lib.models import RecCNN
-from comp_lib.train import TrainConfig, Trainer, _atomic_write
+from comp_lib.rd import at_rates, bd_table, rd_curves
+from comp_lib.train import TrainConfig, Trainer
 
 __all__ = [
     "ABLATIONS",
@@ -383,7 +385,7 @@ def run_ablation(
                     "curve": points,
                 }
                 text = json.dumps(done, indent=1).encode()
-                _atomic_write(result_file, lambda f, text=text: f.write(text))
+                atomic_write(result_file, lambda f, text=text: f.write(text))
             codecs[(variant.label, seed)] = run_dir / "best.pt"
             record |= {
                 "run": run_dir.name,

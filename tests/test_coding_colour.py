@@ -10,8 +10,9 @@ import torch
 from PIL import Image
 
 from comp_lib import jpeg
-from comp_lib.codec import Codec, _tiled, parse_header
-from comp_lib.config import dataset_dir
+from comp_lib.coding import Codec, parse_header
+from comp_lib.coding.tiling import tiled
+from comp_lib.data import dataset_dir
 from comp_lib.metrics import psnr
 from comp_lib.models import ComCNN, RecCNN
 
@@ -122,9 +123,9 @@ def test_tiles_give_the_whole_image_result(net, factor, align, halo, kodim23):
     x = torch.from_numpy(kodim23[:150, :203, 1].astype(np.float32) / 255)[None, None]
     with torch.inference_mode():
         whole = net(x)
-        tiled = _tiled(net, x, tile=48, halo=halo, align=align, factor=factor)
-    assert tiled.shape == whole.shape
-    assert (tiled - whole).abs().max() < 1e-5
+        parts = tiled(net, x, tile=48, halo=halo, align=align, factor=factor)
+    assert parts.shape == whole.shape
+    assert (parts - whole).abs().max() < 1e-5
 
 
 def test_large_images_are_decoded_in_tiles(shipped, kodim23):

@@ -16,23 +16,7 @@ import pandas as pd
 
 from comp_lib.config import reports_dir
 
-__all__ = ["write_readme", "write_table"]
-
-
-def write_table(name: str, title: str, df: pd.DataFrame, source: str, note: str = "") -> Path:
-    """Write ``reports/tables/<name>.csv`` and ``<name>.md`` (title, note, provenance, table).
-
-    ``source`` is the provenance line (:func:`comp_lib.evaluate.provenance`).
-    Both files are written whole to a temporary name, then renamed.
-    """
-    folder = reports_dir() / "tables"
-    folder.mkdir(parents=True, exist_ok=True)
-    text = f"# {title}\n\n{note}\n\n{source}\n\n{df.to_markdown(index=False)}\n"
-    for suffix, content in ((".csv", df.to_csv(index=False)), (".md", text)):
-        tmp = folder / f".{name}{suffix}.tmp"
-        tmp.write_text(content)
-        tmp.replace(folder / f"{name}{suffix}")
-    return folder / f"{name}.md"
+__all__ = ["ablation_findings", "write_readme"]
 
 
 def _read(name: str) -> pd.DataFrame | None:
@@ -58,7 +42,7 @@ def _fmt(value: float, spec: str = ".2f") -> str:
 
 def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
     """Per dataset, the rates over which each codec's BD-rate against JPEG is computed."""
-    from comp_lib.evaluate import rd_curves
+    from comp_lib.rd import rd_curves
 
     if rows is None or "dataset" not in rows:
         return []

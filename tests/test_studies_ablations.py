@@ -4,7 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from comp_lib.ablations import (
+from comp_lib.baselines import JPEGCodec
+from comp_lib.data import Corpus
+from comp_lib.evaluate import evaluate
+from comp_lib.models import RecCNN
+from comp_lib.rd import rd_curves
+from comp_lib.studies.ablations import (
     ABLATIONS,
     RESULT_COLUMNS,
     dissertation_rates,
@@ -15,10 +20,6 @@ from comp_lib.ablations import (
     spread,
     variants,
 )
-from comp_lib.codecs import JPEGCodec
-from comp_lib.data import Corpus
-from comp_lib.evaluate import evaluate, rd_curves
-from comp_lib.models import RecCNN
 from comp_lib.train import TrainConfig
 
 BUDGET = dict(

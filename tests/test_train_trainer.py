@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from comp_lib.codec import Codec
+from comp_lib.coding import Codec
 from comp_lib.train import LOG_COLUMNS, TrainConfig, Trainer, jpeg_curve, validate
 
 TINY = dict(channels=8, depth=3, patch=32, batch=4, steps=3, com_steps=2, quality=[10, 40])

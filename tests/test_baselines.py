@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from comp_lib.codecs import CODECS, JPEGXLCodec
+from comp_lib.baselines import BASELINES, JPEGXLCodec
 from comp_lib.metrics import bpp, psnr
 
 
-@pytest.mark.parametrize("name", sorted(CODECS))
+@pytest.mark.parametrize("name", sorted(BASELINES))
 def test_codec_is_lossy_grayscale_and_rate_follows_setting(name, images):
-    codec = CODECS[name]()
+    codec = BASELINES[name]()
     settings = codec.settings[:: max(1, len(codec.settings) // 4)] + (codec.settings[-1],)
     for image in images[:2]:
         rates, psnrs = [], []
@@ -23,9 +23,9 @@ def test_codec_is_lossy_grayscale_and_rate_follows_setting(name, images):
         assert rates == sorted(rates) and psnrs[-1] > psnrs[0] + 3, (name, rates, psnrs)
 
 
-@pytest.mark.parametrize("name", sorted(CODECS))
+@pytest.mark.parametrize("name", sorted(BASELINES))
 def test_corrupt_data_gives_a_clear_error(name, image):
-    codec = CODECS[name]()
+    codec = BASELINES[name]()
     data = codec.compress(image, codec.settings[len(codec.settings) // 2])
     with pytest.raises(ValueError):
         codec.decompress(data[: len(data) // 3])
