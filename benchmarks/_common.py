@@ -10,26 +10,38 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from comp_lib.config import cpu_name, git_commit, tables_dir
-from comp_lib.files import atomic_write
+from comp_lib.config import cpu_name, git_commit
+from comp_lib.report import tables
 
 
 def machine() -> str:
-    """One line naming the CPU, cores, torch version and git commit."""
-    cpu, commit = cpu_name(), git_commit()
+    """One line naming the CPU, cores and torch version (threads, CPU capability)."""
     return (
-        f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+        f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
         f"({torch.get_num_threads()} threads, CPU capability "
-        f"{torch.backends.cpu.get_cpu_capability()}), git {commit}"
+        f"{torch.backends.cpu.get_cpu_capability()})"
     )
 
 
-def write_table(df: pd.DataFrame, name: str, title: str, notes: str = "") -> Path:
-    """Write ``df`` as ``reports/tables/<name>.csv`` and ``.md`` (atomically), return the .md."""
-    out = tables_dir()
-    md = f"# {title}\n\n{notes.strip()}\n\nMachine: {machine()}\n\n{df.to_markdown(index=False)}\n"
-    atomic_write(out / f"{name}.csv", df.to_csv(index=False))
-    return atomic_write(out / f"{name}.md", md)
+def provenance(params: dict | None = None) -> tables.Provenance:
+    """A benchmark's provenance: git commit, this machine, and its ``params`` if given."""
+    return tables.Provenance(git_commit(), parameters=params, machine=machine())
+
+
+def write_table(
+    df: pd.DataFrame, name: str, title: str, notes: str = "", params: dict | None = None
+) -> Path:
+    """Write ``reports/tables/<name>.{csv,json,md}`` (:func:`comp_lib.report.write_table`).
+
+    The provenance (JSON sidecar, and its line in the ``.md``) names the git commit
+    and this machine, and ``params`` where given. Returns the ``.md`` path.
+    """
+    return tables.write_table(name, title, df, provenance(params), notes.strip())
+
+
+def write_csv(df: pd.DataFrame, name: str, params: dict | None = None) -> Path:
+    """Write ``reports/tables/<name>.csv`` and its provenance sidecar; return the CSV's path."""
+    return tables.write_csv(name, df, provenance(params))
 
 
 def median_seconds(fn, repeat: int, warm_up: bool = True) -> float:

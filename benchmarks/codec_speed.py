@@ -27,8 +27,10 @@ def main() -> None:
     from _common import median_seconds, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--quality", type=int, default=10)
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed calls per measurement (the median is kept)"
+    )
+    parser.add_argument("--quality", type=int, default=10, help="inner JPEG quality")
     args = parser.parse_args()
     image = load_gray(dataset_dir("bsds300_test") / f"{IMAGE}.jpg")
     torch.manual_seed(0)

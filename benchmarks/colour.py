@@ -41,7 +41,6 @@ from tqdm.auto import tqdm
 from comp_lib import jpeg
 from comp_lib.coding import Codec, chroma_quality
 from comp_lib.coding.base import ycbcr_to_image
-from comp_lib.config import tables_dir
 from comp_lib.data import dataset_dir, list_images
 from comp_lib.metrics import psnr
 from comp_lib.rd import bd_psnr, bd_rate
@@ -109,12 +108,20 @@ def equal_rate_psnr(curve: pd.DataFrame, rates) -> np.ndarray:
 
 
 def main() -> None:
-    from _common import write_table
+    from _common import write_csv, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="rec32x20")
-    parser.add_argument("--qualities", type=int, nargs="+", default=[5, 10, 20, 40, 80])
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--model", default="rec32x20", help="shipped model or checkpoint")
+    parser.add_argument(
+        "--qualities",
+        type=int,
+        nargs="+",
+        default=[5, 10, 20, 40, 80],
+        help="inner JPEG qualities of the sweep",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=torch.get_num_threads(), help="torch CPU threads"
+    )
     parser.add_argument("--limit", type=int, default=None, help="first N images only (a trial)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -133,7 +140,7 @@ def main() -> None:
                              bytes=len(data), bpp=8 * len(data) / (rgb.shape[0] * rgb.shape[1]),
                              psnr=psnr(rgb, out)))  # fmt: skip
     rows = pd.DataFrame(rows)
-    rows.to_csv(tables_dir() / "colour_rows.csv", index=False)
+    write_csv(rows, "colour_rows")
     curves = rows.groupby(["codec", "setting"], sort=False)[["chroma_quality", "bpp", "psnr"]]
     curves = curves.mean().reset_index()
     anchor = curves[curves.codec == ANCHOR]

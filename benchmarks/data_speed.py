@@ -21,7 +21,9 @@ def main() -> None:
     from _common import median_seconds, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="timed runs per measurement (the median is kept)"
+    )
     args = parser.parse_args()
     rows = [
         dict(

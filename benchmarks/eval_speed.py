@@ -33,7 +33,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="first N test images only")
-    parser.add_argument("--quality", type=int, default=10)
+    parser.add_argument(
+        "--quality", type=int, default=10, help="inner JPEG quality of the timed setting"
+    )
     args = parser.parse_args()
     images = load_dataset_gray("bsds300_test", limit=args.limit)
     pixels = sum(img.size for _, img in images)

@@ -58,10 +58,12 @@ def main() -> None:
     from _common import median_seconds, write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--quality", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--model", default="rec32x20")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed calls per measurement (the median is kept)"
+    )
+    parser.add_argument("--quality", type=int, default=20, help="inner JPEG quality")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--model", default="rec32x20", help="shipped model or checkpoint")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     with Image.open(dataset_dir("kodak") / f"{IMAGE}.png") as img:

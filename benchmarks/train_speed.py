@@ -60,9 +60,11 @@ def main() -> None:
     from _common import write_table
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--patch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=16, help="patches per training step")
+    parser.add_argument("--patch", type=int, default=64, help="patch side in pixels")
+    parser.add_argument(
+        "--steps", type=int, default=5, help="timed training steps per configuration"
+    )
     args = parser.parse_args()
     rows = [
         measure(c, d, p, cl, args.batch, args.patch, args.steps if p == "fp32" else 2)

@@ -8,7 +8,7 @@
 write their own figures and tables under ``reports/``. A failing notebook stops the
 run with its name; the executed copy up to the failing cell is kept for reading.
 A full run records how long each notebook took, and on what machine, in
-``reports/tables/pipeline_<profile>.{csv,md}``; the report states it.
+``reports/tables/pipeline_<profile>.{csv,json,md}``; the report states it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from comp_lib.config import PROJECT_ROOT, reports_dir
+from comp_lib.files import atomic_write
 
 __all__ = [
     "CHECK_MARKER",
@@ -87,17 +88,18 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
 
 
 def write_times(profile: str, times: list[tuple[str, float]]) -> Path:
-    """Write ``pipeline_<profile>.{csv,md}``: each notebook's wall time, the machine, the total."""
+    """Write ``pipeline_<profile>.{csv,json,md}``: each notebook's wall time, the total, and
+    (in the provenance sidecar) the machine; return the ``.md`` path."""
     import pandas as pd
 
     from comp_lib.config import cpu_name, cpu_threads, git_commit
-    from comp_lib.report import write_table
+    from comp_lib.report import Provenance, write_table
 
     df = pd.DataFrame(times, columns=["notebook", "seconds"])
     df = pd.concat([df, pd.DataFrame([("total", df.seconds.sum())], columns=df.columns)])
     df["minutes"] = df.seconds / 60
     machine = f"{cpu_name()}, {cpu_threads()} threads"
-    source = f"Provenance: git {git_commit()}; profile `{profile}`; machine: {machine}."
+    source = Provenance(git_commit(), profile, machine=machine)
     return write_table(f"pipeline_{profile}", f"`make report` at the {profile} profile: wall time",
                        df.round(1), source, "Each notebook run by papermill, in order; "
                        "the virtual environment's set-up not included.")  # fmt: skip
@@ -124,7 +126,8 @@ def store_summaries(executed: Path, notebook: Path) -> int:
             cell.outputs = [o for o in by_source[cell.source].outputs if o.get("name") == "stdout"]
             cell.execution_count = 1  # nbval ignores outputs of cells marked as never run
             kept += 1
-    nbformat.write(target, notebook)
+    text = nbformat.writes(target)
+    atomic_write(notebook, text if text.endswith("\n") else text + "\n")
     return kept
 
 

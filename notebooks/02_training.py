@@ -34,7 +34,7 @@
 # * **Writes:** the run folder `runs/<run_name>/` (`last.pt`, `best.pt`, `log.csv`);
 #   `reports/figures/02_training_curves.png`, `02_reconstructions.png`,
 #   `02_shipped_training_curves_<model>.png`;
-#   `reports/tables/02_training_log.csv`.
+#   `reports/tables/02_training_log.{csv,json}` (the log and its provenance).
 #
 # The smoke profile trains a tiny network for seconds, to check the pipeline; it learns
 # little. The shipped models (`comp_lib/weights/`, see `shipped_models`) were trained by
@@ -66,17 +66,16 @@ shipped_models = ["rec32x20", "post64s2", "rec32x20n", "post64s2lo", "post64s2hi
 profile = "smoke"
 
 # %%
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from comp_lib import jpeg
 from comp_lib.coding import Codec
-from comp_lib.config import PROJECT_ROOT, WEIGHTS_DIR, tables_dir
+from comp_lib.config import PROJECT_ROOT, WEIGHTS_DIR
 from comp_lib.data import build_corpus
 from comp_lib.metrics import bpp, psnr
-from comp_lib.report.figures import save_figure, show_images
+from comp_lib.report import provenance, write_csv
+from comp_lib.report.figures import plot_training_curves, save_figure, show_images
 from comp_lib.train import TrainConfig, Trainer
 
 corpus = build_corpus(n_images=n_images, seed=seed)
@@ -98,9 +97,8 @@ config = TrainConfig(
 run_dir = PROJECT_ROOT / "runs" / run_name
 trainer = Trainer(config, corpus.train, corpus.val[:val_images], run_dir)
 log = trainer.fit(resume=resume)
-log.to_csv(tables_dir() / "02_training_log.csv", index=False)
+write_csv("02_training_log", log, provenance(profile, config.to_dict(), corpus.index_sha256))
 log.round(4)
-
 
 # %% [markdown]
 # ## Curves
@@ -108,22 +106,8 @@ log.round(4)
 # Training loss of each network, and validation PSNR against JPEG's PSNR at the same
 # bpp (the gain is what matters: a model that spends more bits also scores more dB).
 
-
 # %%
-def plot_curves(log: pd.DataFrame, title: str):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    losses = log.melt("epoch", ["loss_rec", "loss_com"], "network", "loss").dropna()
-    sns.lineplot(losses, x="epoch", y="loss", hue="network", marker="o", ax=axes[0])
-    axes[0].set_yscale("log")
-    psnrs = log.melt("epoch", ["val_psnr", "val_jpeg_psnr"], "codec", "PSNR (dB)")
-    sns.lineplot(psnrs, x="epoch", y="PSNR (dB)", hue="codec", marker="o", ax=axes[1])
-    axes[1].set_title("validation, real codec (JPEG at the same bpp)", fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-fig = plot_curves(log, f"this run: {run_name} ({scheme}, RecCNN {channels}x{depth})")
+fig = plot_training_curves(log, f"this run: {run_name} ({scheme}, RecCNN {channels}x{depth})")
 save_figure(fig, "02_training_curves")
 
 # %% [markdown]
@@ -169,7 +153,7 @@ for shipped_model in shipped_models:
         continue
     card = (WEIGHTS_DIR / f"{shipped_model}.md").read_text()
     print(card.split("\n## ")[0])
-    fig = plot_curves(pd.read_csv(shipped_log), f"shipped model {shipped_model}")
+    fig = plot_training_curves(pd.read_csv(shipped_log), f"shipped model {shipped_model}")
     save_figure(fig, f"02_shipped_training_curves_{shipped_model}")
 
 # %% [markdown]

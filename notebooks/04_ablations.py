@@ -33,12 +33,15 @@
 # from their `result.json`, so re-running the notebook resumes where it stopped.
 #
 # * **Reads:** the corpus of `00_preprocessing` (from the cache), BSDS300 test.
-# * **Writes:** run folders `runs/<run_root>/<key>/`; `reports/tables/04_<ablation>.{csv,md}`,
-#   `04_curves.csv`, `04_summary.{csv,md}`; `reports/figures/04_<ablation>.png`.
+# * **Writes:** run folders `runs/<run_root>/<key>/`; `reports/tables/04_<ablation>.{csv,json,md}`
+#   (the numbers, their provenance, the table for people), `04_summary`, `04_size_cost`,
+#   `04_quality_matrix`, `04_dissertation_rates` (the same three files), `04_curves.{csv,json}`;
+#   `reports/figures/04_<ablation>.png`, `04_size_cost.png`, `04_quality_matrix.png`,
+#   `04_dissertation_rates.png`.
 #
 # The smoke defaults train tiny networks for a few steps: they check that every ablation
 # runs, not what it finds. The budget behind the committed tables is in their provenance
-# line and in `params/<profile>.yaml`.
+# (`reports/tables/04_*.json`, and the line of each `.md`) and in `params/<profile>.yaml`.
 
 # %% tags=["parameters"]
 ablations = ["components", "scheme", "lr", "pooling", "data_size", "loss", "size", "quality",
@@ -70,17 +73,21 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown
-from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from comp_lib.baselines import JPEGCodec
-from comp_lib.config import PROJECT_ROOT, tables_dir
+from comp_lib.config import PROJECT_ROOT
 from comp_lib.data import build_corpus
 from comp_lib.evaluate import evaluate
 from comp_lib.rd import rd_curves
-from comp_lib.report import provenance, write_table
-from comp_lib.report.figures import plot_ablation, save_figure
+from comp_lib.report import provenance, write_csv, write_table
+from comp_lib.report.figures import (
+    plot_ablation,
+    plot_dissertation_rates,
+    plot_quality_matrix,
+    plot_size_cost,
+    save_figure,
+)
 from comp_lib.report.readme import ablation_findings
 from comp_lib.studies.ablations import (
     dissertation_rates,
@@ -90,6 +97,7 @@ from comp_lib.studies.ablations import (
     variants,
 )
 
+# %%
 budget = dict(epochs=epochs, steps=steps, com_steps=com_steps, batch=batch, patch=patch,
               channels=channels, depth=depth, lr=lr, lr_decay=lr_decay,
               quality=quality)  # fmt: skip
@@ -138,7 +146,7 @@ for name in ablations:
     curves.append(curve)
     print(f"{name}: {len(results[name])} runs, {time.perf_counter() - start:.0f} s so far")
 curves = pd.concat(curves, ignore_index=True)
-curves.to_csv(tables_dir() / "04_curves.csv", index=False)
+write_csv("04_curves", curves, source)
 all_results = pd.concat(results.values(), ignore_index=True)
 
 # %% [markdown]
@@ -188,20 +196,7 @@ if "size" in results:
     timing = retime_decode(results["size"], PROJECT_ROOT / "runs" / run_root, test[0][1],
                            q_mid)  # fmt: skip
     size = results["size"].drop(columns="decode_ms").merge(timing, on="variant")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-    for ax, x, label in ((axes[0], "gmac_per_mpx", "RecCNN GMAC per megapixel"),
-                         (axes[1], "decode_ms", "decode ms per 180x180 image")):  # fmt: skip
-        sns.scatterplot(size, x=x, y="gain_at_0.3_db", hue="variant", s=70, ax=ax,
-                        legend=ax is axes[1])  # fmt: skip
-        ax.set_xscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-        ax.xaxis.set_major_formatter(ScalarFormatter())
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_xlabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("PSNR gain over JPEG at 0.3 bpp (dB)")
-    fig.tight_layout()
-    save_figure(fig, "04_size_cost")
+    save_figure(plot_size_cost(size), "04_size_cost")
     cost = size.groupby("variant", sort=False)[["params", "gmac_per_mpx", "decode_ms",
                                                  "gain_at_0.3_db"]].mean()  # fmt: skip
     write_table("04_size_cost", "RecCNN size against cost (decode re-timed; gain: mean "
@@ -219,12 +214,7 @@ if "quality" in results:
     matrix = curves[curves.ablation == "quality"].pivot_table(
         index="variant", columns="setting", values="gain_db", sort=False
     )
-    fig, ax = plt.subplots(figsize=(1.2 * len(matrix.columns) + 3, 0.5 * len(matrix) + 1.2))
-    sns.heatmap(matrix, annot=True, fmt="+.2f", cmap="RdBu", center=0, ax=ax)
-    ax.set_xlabel("inner JPEG quality at test time")
-    ax.set_ylabel("")
-    ax.set_title("PSNR gain over JPEG at equal bpp (dB)", fontsize=10)
-    save_figure(fig, "04_quality_matrix")
+    save_figure(plot_quality_matrix(matrix), "04_quality_matrix")
     write_table("04_quality_matrix", "Gain over JPEG (dB): trained quality x tested quality",
                 matrix.round(3).reset_index(), source)  # fmt: skip
     matrix.round(2)
@@ -245,14 +235,7 @@ if "dissertation" in results:
                 dissertation, source,
                 f"Models at inner quality {q_mid} on {len(test)} BSDS300 test images "
                 "(180x180).")  # fmt: skip
-    fig, ax = plt.subplots(figsize=(9, 0.45 * len(dissertation) + 1.2))
-    sns.barplot(dissertation, y="variant", x="psnr", color="C0", ax=ax)
-    for i, r in dissertation.iterrows():
-        label = "bpp not reported" if np.isnan(r.bpp) else f"{r.bpp:.2f} bpp"
-        ax.text(r.psnr + 0.2, i, label, va="center", fontsize=8)
-    ax.set_xlabel("PSNR (dB)")
-    ax.set_ylabel("")
-    save_figure(fig, "04_dissertation_rates")
+    save_figure(plot_dissertation_rates(dissertation), "04_dissertation_rates")
     dissertation
 
 # %% [markdown]

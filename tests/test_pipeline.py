@@ -52,18 +52,47 @@ def test_bad_profiles(tmp_path, monkeypatch):
 
 
 def test_pipeline_times_reach_the_report(tmp_path, monkeypatch):
-    from comp_lib.report import write_readme, write_table
+    from comp_lib.config import cpu_name
+    from comp_lib.report import Provenance, read_provenance, write_readme, write_table
 
     monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
     bd = pd.DataFrame({"dataset": ["set5"], "codec": ["ours"], "bd_rate_psnr_%": [-30.0],
                        "bd_psnr_db": [1.0], "max_rate": [0.6]})  # fmt: skip
-    write_table("03_standard_bd", "BD", bd, "Provenance: git abc; profile `default`")
+    write_table("03_standard_bd", "BD", bd, Provenance("abc", "default", {}))
     assert "make report` at the" not in write_readme().read_text()  # no timing recorded
     path = pipeline.write_times("default", [("00_a", 30.0), ("03_b", 1500.0)])
     times = pd.read_csv(path.with_suffix(".csv"))
     assert times.notebook.tolist() == ["00_a", "03_b", "total"]
     assert times.seconds.iloc[-1] == 1530.0 and times.minutes.iloc[-1] == 25.5
-    assert "machine: " in path.read_text()
+    source = read_provenance("pipeline_default")
+    assert source.profile == "default" and source.machine.startswith(cpu_name())
+    assert f"machine: {source.machine}." in path.read_text()
     text = write_readme().read_text()
-    assert "`make report` at the `default` profile took 25.5 minutes on " in text
+    assert f"`make report` at the `default` profile took 25.5 minutes on {source.machine} " in text
     assert "(tables/pipeline_default.md)" in text
+    write_table("03_standard_bd", "BD", bd, Provenance("abc", "paper", {}))  # not timed
+    assert "make report` at the" not in write_readme().read_text()
+
+
+def test_store_summaries_keeps_only_the_marked_outputs(tmp_path):
+    import nbformat
+
+    marked = f"{pipeline.CHECK_MARKER}\nprint(1)"
+    executed = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(marked, outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+            nbformat.v4.new_output("stream", name="stderr", text="warning\n")]),
+        nbformat.v4.new_code_cell("x = 2", outputs=[
+            nbformat.v4.new_output("execute_result", data={"text/plain": "2"})]),
+    ])  # fmt: skip
+    nbformat.write(executed, tmp_path / "run.ipynb")
+    source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(marked),
+                                             nbformat.v4.new_code_cell("x = 2")])  # fmt: skip
+    nbformat.write(source, tmp_path / "nb.ipynb")
+    assert pipeline.store_summaries(tmp_path / "run.ipynb", tmp_path / "nb.ipynb") == 1
+    kept = nbformat.read(tmp_path / "nb.ipynb", as_version=4)
+    assert [c.outputs for c in kept.cells] == [[{"name": "stdout", "output_type": "stream",
+                                                 "text": "1\n"}], []]  # fmt: skip
+    assert [c.execution_count for c in kept.cells] == [1, None]
+    assert (tmp_path / "nb.ipynb").read_text().endswith("}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb.ipynb", "run.ipynb"]

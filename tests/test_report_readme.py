@@ -1,10 +1,12 @@
+import dataclasses
 import shutil
 
 import pandas as pd
 import pytest
 
-from comp_lib.config import PROJECT_ROOT
-from comp_lib.report import write_readme
+from comp_lib.config import PROJECT_ROOT, tables_dir
+from comp_lib.files import atomic_write
+from comp_lib.report import Provenance, read_provenance, write_readme
 
 
 @pytest.fixture
@@ -12,6 +14,31 @@ def reports(tmp_path, monkeypatch):
     monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
     shutil.copytree(PROJECT_ROOT / "reports" / "tables", tmp_path / "tables")
     return tmp_path
+
+
+def set_provenance(name: str, source: Provenance) -> None:
+    """Replace table ``name``'s provenance sidecar."""
+    atomic_write(tables_dir() / f"{name}.json", source.to_json())
+
+
+def test_the_committed_report_is_what_the_committed_tables_give(reports):
+    """reports/README.md regenerated from the committed tables is the committed one, byte
+    for byte: every number and every parameter it states is read from a table."""
+    committed = (PROJECT_ROOT / "reports" / "README.md").read_bytes()
+    assert write_readme().read_bytes() == committed
+
+
+def test_every_committed_table_with_a_markdown_file_has_its_provenance(reports):
+    """The sidecar is what the report reads; the .md line is the same provenance for people
+    (a benchmark's own line format aside)."""
+    for md in sorted((reports / "tables").glob("*.md")):
+        source = read_provenance(md.stem)
+        if md.stem == "00_corpus_summary":  # written by 00_preprocessing, no provenance yet
+            assert source is None
+            continue
+        assert source is not None, md.name
+        if source.profile is not None:
+            assert str(source) in md.read_text().splitlines(), md.name
 
 
 def test_report_numbers_come_from_the_tables(reports):
@@ -42,13 +69,14 @@ def test_report_lists_every_ablation_from_its_summary(reports):
         "gain_at_0.3_db_count": [2, 1, 2, 1],
     })  # fmt: skip
     summary.to_csv(reports / "tables" / "04_summary.csv", index=False)
-    provenance = "# x\n\nProvenance: git abc; profile `paper`\n"
-    (reports / "tables" / "04_summary.md").write_text(provenance)
+    set_provenance("04_summary", Provenance("abc", "paper", {"budget": {"steps": 9}}))
     text = write_readme().read_text()
     assert "MSE loss -12.3 ± 0.50% / +0.42 ± 0.01 dB" in text
     assert "L1 loss -10.0% / +0.30 dB" in text
     assert "random init BD-rate undefined (no PSNR range shared with JPEG) / -13.60 dB" in text
     assert "(tables/04_pooling.md)" in text and "Smoke profile" not in text
+    assert "Provenance: git abc; profile `paper`; parameters" in text
+    assert "same small budget" not in text  # no epochs in the budget: not stated
     # findings: pooled seed std sqrt((0.5**2 + 1.0**2) / 2) = 0.79; 3x = 2.4 > the 2.3 gap
     assert "pooled over the 2 distinct repeated variants: 0.79 points" in text
     assert "best MSE loss (-12.3%), worst L1 loss (-10.0%): 2.3 points apart, within" in text
@@ -74,20 +102,36 @@ def test_report_states_the_rate_range_of_each_bd_rate(reports):
 
 
 def test_report_says_when_ours_ran_at_some_rungs_only(reports):
-    import re
-
-    md = reports / "tables" / "03_standard_bd.md"
-    text = md.read_text()
-    line = next(x for x in text.splitlines() if x.startswith("Provenance:"))
-    line = re.sub(r'"ladder_step": \d+, ', "", line)
+    source = read_provenance("03_standard_bd")
     rows = pd.read_csv(reports / "tables" / "03_rows.csv")
     n = rows[rows.codec == "ours"].setting.nunique()
-    for step, shown in ((1, False), (2, True)):
-        stepped = line.replace('"max_rate"', f'"ladder_step": {step}, "max_rate"')
-        md.write_text(text.replace(next(x for x in text.splitlines()
-                                         if x.startswith("Provenance:")), stepped))  # fmt: skip
+    for step, shown in ((None, False), (1, False), (2, True)):
+        params = {k: v for k, v in source.parameters.items() if k != "ladder_step"}
+        if step is not None:
+            params = {"ladder_step": step, **params}  # its place in the dict does not matter
+        set_provenance("03_standard_bd", dataclasses.replace(source, parameters=params))
         said = f'"ours" ran at {n} rungs of its ladder (one in 2' in write_readme().read_text()
         assert said == shown
+
+
+@pytest.mark.parametrize("profile", ["smoke", "smoke-gpu", "default"])
+def test_only_the_smoke_profile_is_flagged_as_not_results(reports, profile):
+    for name in ("03_standard_bd", "04_summary"):
+        set_provenance(name, dataclasses.replace(read_provenance(name), profile=profile))
+    text = write_readme().read_text()
+    assert ("from the smoke profile" in text) == (profile == "smoke")
+    assert ("**Smoke profile: a few training steps" in text) == (profile == "smoke")
+
+
+def test_the_budget_is_read_from_the_parameters(reports):
+    source = read_provenance("04_summary")
+    budget = {"steps": 7, "lr": 0.1, "epochs": 3}  # any order
+    set_provenance("04_summary", dataclasses.replace(source, parameters={"budget": budget}))
+    assert "same small budget (3 epochs of 7 steps)" in write_readme().read_text()
+    (reports / "tables" / "04_summary.json").unlink()  # no provenance: no line, no budget
+    text = write_readme().read_text()
+    assert "## Ablations (notebook `04_ablations`)\n\n\n\n" in text
+    assert "same small budget" not in text
 
 
 def test_report_states_the_evaluation_speed_against_60_s(reports):

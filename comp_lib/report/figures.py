@@ -1,4 +1,7 @@
-"""Figures shared by the notebooks, saved under ``reports/figures``."""
+"""Figures of the notebooks, drawn from their tables and logs, saved under ``reports/figures``.
+
+Each ``plot_*`` function returns the figure; :func:`save_figure` writes it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 
 from comp_lib.config import figures_dir
+from comp_lib.files import atomic_write
 
-__all__ = ["plot_ablation", "plot_rd", "save_figure", "show_images"]
+__all__ = [
+    "plot_ablation",
+    "plot_dissertation_rates",
+    "plot_quality_matrix",
+    "plot_rd",
+    "plot_size_cost",
+    "plot_training_curves",
+    "save_figure",
+    "show_images",
+]
 
 
 def show_images(
@@ -58,10 +72,95 @@ def show_images(
 
 
 def save_figure(fig, name: str, dpi: int = 120) -> Path:
-    """Save ``fig`` as ``reports/figures/<name>.png`` and return the path."""
+    """Save ``fig`` as ``reports/figures/<name>.png`` (written whole, then renamed); return it."""
     path = figures_dir() / f"{name}.png"
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    return path
+    return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight"))
+
+
+def plot_training_curves(log: pd.DataFrame, title: str = ""):
+    """A training run by epoch: each network's loss, and validation PSNR against JPEG's.
+
+    Parameters
+    ----------
+    log : pandas.DataFrame
+        A training log (:data:`comp_lib.train.LOG_COLUMNS`: ``epoch``, ``loss_rec``,
+        ``loss_com``, ``val_psnr``, ``val_jpeg_psnr``); JPEG's PSNR is at the model's bpp.
+    title : str
+        Above both panels.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    losses = log.melt("epoch", ["loss_rec", "loss_com"], "network", "loss").dropna()
+    sns.lineplot(losses, x="epoch", y="loss", hue="network", marker="o", ax=axes[0])
+    axes[0].set_yscale("log")
+    psnrs = log.melt("epoch", ["val_psnr", "val_jpeg_psnr"], "codec", "PSNR (dB)")
+    sns.lineplot(psnrs, x="epoch", y="PSNR (dB)", hue="codec", marker="o", ax=axes[1])
+    axes[1].set_title("validation, real codec (JPEG at the same bpp)", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_size_cost(size: pd.DataFrame):
+    """RecCNN size against cost: the gain at 0.3 bpp against GMAC per megapixel and decode time.
+
+    Parameters
+    ----------
+    size : pandas.DataFrame
+        The size ablation's runs, one point each (``variant``, ``gmac_per_mpx``,
+        ``decode_ms``, ``gain_at_0.3_db``); both cost axes are logarithmic.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, x, label in ((axes[0], "gmac_per_mpx", "RecCNN GMAC per megapixel"),
+                         (axes[1], "decode_ms", "decode ms per 180x180 image")):  # fmt: skip
+        sns.scatterplot(size, x=x, y="gain_at_0.3_db", hue="variant", s=70, ax=ax,
+                        legend=ax is axes[1])  # fmt: skip
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("PSNR gain over JPEG at 0.3 bpp (dB)")
+    axes[1].set_ylabel("")  # the axis is shared
+    fig.tight_layout()
+    return fig
+
+
+def plot_quality_matrix(matrix: pd.DataFrame):
+    """Gain over JPEG at equal bpp, per trained quality (rows) and tested quality (columns).
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Gains in dB, indexed by the model (its trained quality), one column per inner
+        JPEG quality of the test sweep.
+    """
+    fig, ax = plt.subplots(figsize=(1.2 * len(matrix.columns) + 3, 0.5 * len(matrix) + 1.2))
+    sns.heatmap(matrix, annot=True, fmt="+.2f", cmap="RdBu", center=0, ax=ax)
+    ax.set_xlabel("inner JPEG quality at test time")
+    ax.set_ylabel("")
+    ax.set_title("PSNR gain over JPEG at equal bpp (dB)", fontsize=10)
+    return fig
+
+
+def plot_dissertation_rates(rates: pd.DataFrame):
+    """The dissertation's comparison with its rates: one bar of PSNR per row, its bpp beside.
+
+    Parameters
+    ----------
+    rates : pandas.DataFrame
+        :func:`comp_lib.studies.ablations.dissertation_rates` (``variant``, ``psnr``,
+        ``bpp``; a NaN bpp is labelled as not reported).
+    """
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rates) + 1.2))
+    sns.barplot(rates, y="variant", x="psnr", color="C0", ax=ax)
+    for i, r in enumerate(rates.itertuples()):
+        label = "bpp not reported" if np.isnan(r.bpp) else f"{r.bpp:.2f} bpp"
+        ax.text(r.psnr + 0.2, i, label, va="center", fontsize=8)
+    ax.set_xlabel("PSNR (dB)")
+    ax.set_ylabel("")
+    return fig
 
 
 def plot_rd(curves: pd.DataFrame, title: str = "", max_rate: float | None = None):
@@ -114,4 +213,23 @@ def plot_ablation(results: pd.DataFrame, title: str = ""):
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_gain_per_image(gains: pd.DataFrame, xlabel: str = "setting"):
+    """Each image's PSNR gain over the anchor at equal bpp, per setting, and their mean.
+
+    Parameters
+    ----------
+    gains : pandas.DataFrame
+        :func:`comp_lib.rd.per_image_gain` output (``setting``, ``gain_db``).
+    xlabel : str
+        What the settings are.
+    """
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    sns.stripplot(gains, x="setting", y="gain_db", alpha=0.6, ax=ax)
+    sns.pointplot(gains, x="setting", y="gain_db", color="black", linestyle="none", ax=ax)
+    ax.axhline(0, color="grey", lw=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("PSNR gain over JPEG at equal bpp (dB)")
     return fig

@@ -1,35 +1,44 @@
 """Write ``reports/README.md``, the report, from the tables the notebooks produced.
 
 Every number in the report is read from a table under ``reports/tables/`` and
-printed next to a link to it, so that the text cannot drift from the results.
+printed next to a link to it, so that the text cannot drift from the results; what
+produced a table (profile, parameters, machine) is read from its provenance sidecar
+(:func:`comp_lib.report.tables.read_table`), as data.
 :func:`comp_lib.pipeline.run` calls :func:`write_readme` after the notebooks.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from comp_lib.config import reports_dir
+from comp_lib.files import atomic_write
+from comp_lib.report.tables import Provenance, read_provenance, read_table
 
 __all__ = ["ablation_findings", "write_readme"]
 
 
 def _read(name: str) -> pd.DataFrame | None:
-    path = reports_dir() / "tables" / name
-    return pd.read_csv(path) if path.is_file() else None
+    return read_table(name)[0]
 
 
-def _provenance(name: str) -> str:
-    path = reports_dir() / "tables" / name
-    if not path.is_file():
-        return ""
-    match = re.search(r"^Provenance: .*$", path.read_text(), re.M)
-    return match.group(0) if match else ""
+def _line(source: Provenance | None) -> str:
+    """The provenance line the report prints above a section ("" when unknown)."""
+    return "" if source is None else str(source)
+
+
+def _parameter(source: Provenance | None, *keys: str):
+    """``source.parameters[keys[0]][keys[1]]...``, or None where any is missing."""
+    value = None if source is None else source.parameters
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
 
 
 def _fmt(value: float, spec: str = ".2f") -> str:
@@ -70,7 +79,7 @@ def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
 def _common_range() -> list[str]:
     """Per dataset, every codec's BD-PSNR against JPEG over the one range all cover
     (``03_standard_bd_common``)."""
-    common = _read("03_standard_bd_common.csv")
+    common = _read("03_standard_bd_common")
     if common is None:
         return []
     lines = []
@@ -91,12 +100,12 @@ def _common_range() -> list[str]:
     ]
 
 
-def _ladder_note(rows: pd.DataFrame | None, source: str) -> list[str]:
+def _ladder_note(rows: pd.DataFrame | None, source: Provenance | None) -> list[str]:
     """A line saying when "ours" ran at only some of its ladder's rungs (``ladder_step``)."""
-    match = re.search(r'"ladder_step": (\d+)', source)
-    if rows is None or "codec" not in rows or not match or int(match.group(1)) <= 1:
+    step = _parameter(source, "ladder_step")
+    if rows is None or "codec" not in rows or step is None or int(step) <= 1:
         return []
-    step = int(match.group(1))
+    step = int(step)
     n = rows[rows.codec == "ours"].setting.nunique()
     return [
         f'"ours" ran at {n} rungs of its ladder (one in {step}, and the top one) to fit '
@@ -106,26 +115,27 @@ def _ladder_note(rows: pd.DataFrame | None, source: str) -> list[str]:
     ]
 
 
-def _pipeline_time(source: str) -> list[str]:
+def _pipeline_time(source: Provenance | None) -> list[str]:
     """The wall time of the ``make report`` run that made the 03 tables (``source``: their
-    provenance line), where recorded."""
-    match = re.search(r"profile `([\w-]+)`", source)
-    times = _read(f"pipeline_{match.group(1)}.csv") if match else None
+    provenance), where recorded."""
+    if source is None or source.profile is None:
+        return []
+    profile = source.profile
+    times, timing = read_table(f"pipeline_{profile}")
     if times is None or "total" not in set(times.notebook):
         return []
     total = times.set_index("notebook").loc["total", "minutes"]
-    machine = re.search(r"machine: (.*)\.$", _provenance(f"pipeline_{match.group(1)}.md"))
-    where = f" on {machine.group(1)}" if machine else ""
+    where = f" on {timing.machine}" if timing is not None and timing.machine else ""
     return [
-        f"`make report` at the `{match.group(1)}` profile took {total:.1f} minutes{where} "
-        f"([per notebook](tables/pipeline_{match.group(1)}.md)).",
+        f"`make report` at the `{profile}` profile took {total:.1f} minutes{where} "
+        f"([per notebook](tables/pipeline_{profile}.md)).",
         "",
     ]
 
 
 def _eval_speed() -> list[str]:
     """Issue 5's speed target, stated: one codec setting over the 100 BSDS300 test images."""
-    speed = _read("eval_speed.csv")
+    speed = _read("eval_speed")
     if speed is None or speed.empty:
         return []
     parts = [
@@ -161,12 +171,12 @@ def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
 
 def _ablations() -> list[str]:
     """Section of the report for ``04_ablations``: each ablation's variants, ranked."""
-    summary = _read("04_summary.csv")
+    summary = _read("04_summary")
     if summary is None:
         return []
-    source = _provenance("04_summary.md")
-    out = ["## Ablations (notebook `04_ablations`)", "", source, ""]
-    if "profile `smoke`" in source:
+    source = read_provenance("04_summary")
+    out = ["## Ablations (notebook `04_ablations`)", "", _line(source), ""]
+    if source is not None and source.profile == "smoke":
         out += ["**Smoke profile: a few training steps per run; these check the pipeline and "
                 "are not results.**", ""]  # fmt: skip
     out += ["BD-rate (PSNR) against JPEG on BSDS300 test (180x180) and PSNR gain over JPEG at "
@@ -189,12 +199,12 @@ def _ablations() -> list[str]:
                  for _, r in sub.iterrows()]  # fmt: skip
         out.append(f"- **{ablation}** ([table](tables/04_{ablation}.md), "
                    f"[figure](figures/04_{ablation}.png)): " + "; ".join(parts) + ".")  # fmt: skip
-    cost = _read("04_size_cost.csv")
+    cost = _read("04_size_cost")
     if cost is not None:
         out += ["", "RecCNN size against cost, each network's decode re-timed one after another "
                 "([table](tables/04_size_cost.md), [figure](figures/04_size_cost.png)):", "",
                 cost.to_markdown(index=False)]  # fmt: skip
-    rates = _read("04_dissertation_rates.csv")
+    rates = _read("04_dissertation_rates")
     if rates is not None:
         out += ["", "The dissertation's comparison with its rates "
                 "([table](tables/04_dissertation_rates.md)):", "",
@@ -208,7 +218,7 @@ CLEAR_SPREADS = 3.0
 
 
 def ablation_findings(
-    summary: pd.DataFrame, rates: pd.DataFrame | None, source: str = ""
+    summary: pd.DataFrame, rates: pd.DataFrame | None, source: Provenance | None = None
 ) -> list[str]:
     """What the ablation tables say, read off them by fixed rules (stated in the text).
 
@@ -217,6 +227,20 @@ def ablation_findings(
     repeated variant. Then the dissertation's comparison: the rate JPEG needed for its
     32.75 dB against the model's rate, and which faults alone cost more than 1 dB at
     equal rate.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        ``04_summary``: per ablation and variant, ``bd_rate_psnr_%_{mean,std,count}``.
+    rates : pandas.DataFrame, optional
+        ``04_dissertation_rates`` (the model first, then its faults and JPEG).
+    source : Provenance, optional
+        The tables' provenance: its ``budget`` parameter (epochs, steps) is stated.
+
+    Returns
+    -------
+    list of str
+        Markdown lines.
     """
     col = "bd_rate_psnr_%"
     repeated = summary[summary[f"{col}_count"] >= 2]
@@ -224,9 +248,8 @@ def ablation_findings(
     repeated = repeated.drop_duplicates([f"{col}_mean", f"{col}_std"])
     noise = float(np.sqrt((repeated[f"{col}_std"] ** 2).mean())) if len(repeated) else math.nan
     out = []
-    budget = re.search(r'"epochs": (\d+), "steps": (\d+)', source)
-    if budget:
-        epochs, steps = map(int, budget.groups())
+    epochs, steps = _parameter(source, "budget", "epochs"), _parameter(source, "budget", "steps")
+    if epochs is not None and steps is not None:
         out += [f"Every run had the same small budget ({epochs} epochs of {steps} steps): "
                 "these rank what each change does early in training, which favours small "
                 "networks and high learning rates. The shipped models of the 03 comparison "
@@ -289,14 +312,14 @@ def write_readme() -> Path:
         "rerun to get them). Every number below is read from the table it links to.",
         "",
     ]
-    source, rows = _provenance("03_standard_bd.md"), _read("03_rows.csv")
+    source, rows = read_provenance("03_standard_bd"), _read("03_rows")
     out += _pipeline_time(source)
-    bd, fixed = _read("03_standard_bd.csv"), _read("03_standard_at_rates.csv")
+    bd, fixed = _read("03_standard_bd"), _read("03_standard_at_rates")
     if bd is not None and fixed is not None:
         out += [
             "## Equal-rate comparison (notebook `03_evaluation`)",
             "",
-            source,
+            _line(source),
             "",
             *(
                 [
@@ -305,7 +328,7 @@ def write_readme() -> Path:
                     "profile.",
                     "",
                 ]
-                if "profile `smoke`" in source
+                if source is not None and source.profile == "smoke"
                 else []
             ),
             *_headline(bd, fixed),
@@ -321,7 +344,7 @@ def write_readme() -> Path:
         for dataset in bd.dataset.unique():
             out.append(f"![RD curves on {dataset}](figures/03_rd_{dataset}.png)")
         out += ["", "![crops at about 0.3 bpp](figures/03_crops.png)", ""]
-    diss = _read("03_dissertation.csv")
+    diss = _read("03_dissertation")
     if diss is not None:
         out += [
             "## The dissertation's protocol, with rates ([table](tables/03_dissertation.md))",
@@ -338,7 +361,7 @@ def write_readme() -> Path:
                 "The dissertation compared at whatever rate that was, without saying.",
                 "",
             ]
-    paper = _read("03_paper.csv")
+    paper = _read("03_paper")
     if paper is not None:
         out += [
             "## Jiang et al.'s protocol ([table](tables/03_paper.md))",
@@ -347,7 +370,7 @@ def write_readme() -> Path:
             "",
         ]
     out += _ablations()
-    corpus = _read("00_corpus_summary.csv")
+    corpus = _read("00_corpus_summary")
     if corpus is not None:
         out += [
             "## Data ([table](tables/00_corpus_summary.md), notebook `00_preprocessing`)",
@@ -375,5 +398,4 @@ def write_readme() -> Path:
         out += ["## Benchmarks (`make benchmarks`)", "", ", ".join(links) + ".", "",
                 *_eval_speed()]  # fmt: skip
     path = reports_dir() / "README.md"
-    path.write_text("\n".join(out))
-    return path
+    return atomic_write(path, "\n".join(out))
