@@ -262,7 +262,7 @@ def cmd_evaluate(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="comp-lib", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, help="what to do")
     p = sub.add_parser("compress", help="images -> .cjr bitstreams")
     p.add_argument("inputs", nargs="+", help="image files, folders or globs")
     p.add_argument("output", help="output file (one input) or folder")

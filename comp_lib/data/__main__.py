@@ -20,13 +20,14 @@ from comp_lib.data.download import MIRROR_ENV, fetch, load_manifest, verify
 from comp_lib.data.registry import DOWNLOADS
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m comp_lib.data`` (every option has a help text)."""
     parser = argparse.ArgumentParser(
         prog="python -m comp_lib.data",
         description="Download BSDS300 and Kodak and check them against the shipped sha256 "
         "manifests.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, help="what to do")
     names = {"choices": sorted(DOWNLOADS), "nargs": "+", "metavar": "NAME"}
     dest_help = "data folder (default: $COMP_LIB_DATA or <project>/data)"
     p_fetch = sub.add_parser("fetch", help="download and verify datasets")
@@ -49,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 failure, 2 usage)."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     root = args.dest if args.dest is not None else data_dir()
     status = 0
     for name in dict.fromkeys(args.names):
