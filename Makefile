@@ -46,7 +46,7 @@ benchmarks: venv
 	for b in benchmarks/[a-z]*.py; do $(BIN)/python $$b || exit 1; done
 
 # Download BSDS300 and Kodak from their official servers into $$COMP_LIB_DATA (or ./data),
-# checked against the sha256 manifests in comp_lib/manifests.
+# checked against the sha256 manifests in comp_lib/data/manifests.
 data: venv
 	$(BIN)/python -m comp_lib.data fetch bsds300 kodak
 

@@ -54,9 +54,13 @@ import seaborn as sns
 if data_folder:
     os.environ["COMP_LIB_DATA"] = data_folder
 
-from comp_lib.config import data_dir, tables_dir
+from comp_lib.config import data_dir
 from comp_lib.data import build_corpus, dataset_dir, list_images, read_raw_rgb
+from comp_lib.report import provenance, write_csv, write_table
 from comp_lib.report.figures import save_figure, show_images
+
+params = dict(sources=sources, categories=categories, n_images=n_images, size=size, seed=seed,
+              val_fraction=val_fraction, crop=crop)  # fmt: skip
 
 print("data folder:", data_dir())
 
@@ -80,7 +84,7 @@ for path in list_images(dataset_dir("raw")):
     panels[f"{path.name}: developed (sRGB)"] = (rgb[::step, ::step] / 65535).astype(np.float32)
     panels[f"{path.name}: luma"] = gray[::step, ::step]
 raw_table = pd.DataFrame(raw_rows)
-raw_table.to_csv(tables_dir() / "00_raw_files.csv", index=False)
+write_csv("00_raw_files", raw_table, provenance(profile, params))
 raw_table
 
 # %%
@@ -121,15 +125,10 @@ print(f"train {corpus.train.shape}, val {corpus.val.shape}, test {corpus.test.sh
 
 # %%
 summary = corpus.summary()
-summary.to_csv(tables_dir() / "00_corpus_summary.csv", index=False)
-(tables_dir() / "00_corpus_summary.md").write_text(
-    "# The study's corpus\n\n"
-    f"Built by `notebooks/00_preprocessing` (profile `{profile}`): n_images={n_images}, "
-    f"size={size}, seed={seed}, val_fraction={val_fraction}, crop={crop}, "
-    f"sources={sources}. RAISE is not available offline; the default corpus draws from "
-    "BSDS300 train and Train400. Index sha256: "
-    f"`{corpus.index_sha256}`.\n\n" + summary.to_markdown(index=False) + "\n"
-)
+source = provenance(profile, params, corpus.index_sha256)
+write_table("00_corpus_summary", "The study's corpus", summary, source,
+            "Built by `notebooks/00_preprocessing`. RAISE is not available offline; the "
+            "default corpus draws from BSDS300 train and Train400.")  # fmt: skip
 summary
 
 # %% [markdown]
@@ -137,7 +136,7 @@ summary
 
 # %%
 problems = corpus.problems()
-problems.to_csv(tables_dir() / "00_skipped_files.csv", index=False)
+write_csv("00_skipped_files", problems, source)
 problems if len(problems) else "none"
 
 # %% [markdown]

@@ -50,9 +50,9 @@ import torch
 
 from comp_lib import jpeg
 from comp_lib.coding import BicubicCodec, Codec, parse_header
-from comp_lib.config import tables_dir
 from comp_lib.data import dataset_dir, load_gray
 from comp_lib.metrics import bpp, psnr, ssim
+from comp_lib.report import provenance, write_csv
 from comp_lib.report.figures import save_figure, show_images
 
 torch.manual_seed(seed)
@@ -161,7 +161,8 @@ summary = pd.DataFrame(
         for name, d, y in rows
     ]
 )
-summary.to_csv(tables_dir() / "01_method_summary.csv", index=False)
+params = dict(image_name=image_name, quality=quality, checkpoint=checkpoint, seed=seed)
+write_csv("01_method_summary", summary, provenance(profile, params))
 summary.round(4)
 
 # %%

@@ -33,9 +33,6 @@ def test_every_committed_table_with_a_markdown_file_has_its_provenance(reports):
     (a benchmark's own line format aside)."""
     for md in sorted((reports / "tables").glob("*.md")):
         source = read_provenance(md.stem)
-        if md.stem == "00_corpus_summary":  # written by 00_preprocessing, no provenance yet
-            assert source is None
-            continue
         assert source is not None, md.name
         if source.profile is not None:
             assert str(source) in md.read_text().splitlines(), md.name
