@@ -37,6 +37,16 @@ def data_dir() -> Path:
     return Path(env).expanduser().resolve() if env else PROJECT_ROOT / "data"
 
 
+def _writable(folder: Path) -> bool:
+    """Writable for this process *and* not marked read-only: root may write anywhere, but a
+    folder without write bits (the shared data in CI) is left alone."""
+    try:
+        marked = folder.stat().st_mode & 0o222
+    except OSError:
+        return False
+    return bool(marked) and os.access(folder, os.W_OK)
+
+
 def cache_dir() -> Path:
     """Return the cache folder for derived datasets, created if needed (see module docstring)."""
     env = os.environ.get("COMP_LIB_CACHE")
@@ -44,10 +54,9 @@ def cache_dir() -> Path:
         path = Path(env).expanduser().resolve()
     else:
         data = data_dir()
-        writable = os.access(data / "cache", os.W_OK) or (
-            not (data / "cache").exists() and os.access(data, os.W_OK)
-        )
-        path = data / "cache" if writable else PROJECT_ROOT / ".cache"
+        cache = data / "cache"
+        writable = _writable(cache) if cache.exists() else _writable(data)
+        path = cache if writable else PROJECT_ROOT / ".cache"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -60,3 +60,17 @@ def test_git_commit_marks_code_changes_not_report_outputs(monkeypatch, tmp_path)
     assert config.git_commit() == clean
     (tmp_path / "code.py").write_text("x = 2\n")
     assert config.git_commit() == clean + " (with uncommitted changes)"
+
+
+def test_a_read_only_data_folder_gets_no_cache_even_for_root(monkeypatch, tmp_path):
+    """CI's shared data has no write bits; root could write there, but must not."""
+    monkeypatch.delenv("COMP_LIB_CACHE", raising=False)
+    monkeypatch.setenv("COMP_LIB_DATA", str(tmp_path))
+    assert config.cache_dir() == tmp_path.resolve() / "cache"
+    (tmp_path / "cache").rmdir()
+    tmp_path.chmod(0o555)
+    try:
+        assert config.cache_dir() == config.PROJECT_ROOT / ".cache"
+        assert not (tmp_path / "cache").exists()
+    finally:
+        tmp_path.chmod(0o755)
