@@ -88,7 +88,8 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
 
     Writes ``<name>.pt`` (the codec, fp32 state dicts), ``<name>.log.csv`` (the
     training log) and ``<name>.md``: data, scheme and settings, steps, wall time,
-    machine, and the validation figures of the shipped epoch; ``notes`` is
+    machine and world size (data-parallel processes), and the validation figures of
+    the shipped epoch; ``notes`` is
     appended (e.g. the test-set results). ``Codec.load(name)`` then loads it offline.
     """
     run_dir = Path(run_dir)
@@ -108,6 +109,8 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     n_params = sum(p.numel() for p in codec.parameters())
     module = "comp_lib.train.bank" if config.get("scheme") == "bank" else "comp_lib.train"
     machine = best.get("machine") or f"{cpu_name()} ({os.cpu_count()} cores, CPU only)"
+    world_size = int(config.get("world_size", 1))  # data-parallel processes (torchrun)
+    processes = "1 process" if world_size == 1 else f"{world_size} data-parallel processes (DDP)"
     hours = log.seconds.sum() / 3600
     rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
     rec = codec.reccnn.config
@@ -151,7 +154,7 @@ Load it with `Codec.load("{name}")`.
 - **Training**: `{module}`, scheme `{config.get("scheme")}`, {int(log.step.iloc[-1])}
   RecCNN steps over {int(log.epoch.max())} epochs; shipped epoch {best.get("epoch", "?")}
   (best validation gain over JPEG at equal bpp). Wall time {hours:.2f} h on {machine},
-  git {git_commit()}.
+  {processes} (world size {world_size}), git {git_commit()}.
 - **Validation at the shipped epoch** (real codec, mean over qualities
   {config.get("val_quality")}): PSNR {best.get("val_psnr", float("nan")):.3f} dB, SSIM
   {best.get("val_ssim", float("nan")):.4f}, {best.get("val_bpp", float("nan")):.4f} bpp; JPEG at

@@ -1,6 +1,11 @@
-"""comp_lib.bank: the bank is what the decoder feeds RecCNN; crops, packs, training, resume."""
+"""comp_lib.train.bank: what the decoder feeds RecCNN; crops, packs, training, resume."""
 
 from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -10,8 +15,10 @@ import torch
 from comp_lib import jpeg
 from comp_lib.coding import Codec
 from comp_lib.metrics import to_uint8
+from comp_lib.train import Loop
 from comp_lib.train.bank import (
     BankConfig,
+    BankSource,
     build_bank,
     load_pack,
     reccnn_input,
@@ -127,3 +134,44 @@ def test_training_logs_keeps_the_best_and_resumes(tmp_path, crops):
                       "tiny", device="cpu", progress=False)  # fmt: skip
     assert list(more.epoch) == [0, 1, 2, 3, 4] and list(more.step) == [0, 2, 4, 6, 8]
     pd.testing.assert_frame_equal(more.iloc[:3], log, check_dtype=False)
+
+
+def test_epochs_sized_from_a_time_budget_leave_the_weights_as_they_were(tmp_path, crops):
+    config = BankConfig(qualities=[10], val_quality=[10], epochs=2, steps=0, budget_s=60.0,
+                        batch=2, patch=32, channels=8, depth=3, shuffle=1)  # fmt: skip
+    source = BankSource(config, crops[:2], [("v", crops[2])], "tiny", device="cpu")
+    loop = Loop(source, tmp_path)
+    before = source.codec.state()["reccnn"]
+    steps = loop.size_epochs(0.0, progress=False)
+    assert steps >= 1
+    after = source.codec.state()["reccnn"]
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the probe's steps undone
+    assert not loop.optimisers["rec"].state_dict()["state"]
+    with pytest.raises(ValueError, match="budget"):
+        BankConfig(steps=0)
+
+
+def test_resume_after_kill_9(tmp_path, crops):
+    """kill -9 during training: the resumed run loses at most an epoch and ends as a clean run."""
+    pack = save_pack(tmp_path / "p.npz", crops[:2], [("v", crops[2])], {"n_images": [0]})
+    settings = dict(qualities=[5, 10], val_quality=[10], epochs=3, steps=40, batch=2, patch=32,
+                    channels=8, depth=3, shuffle=1)  # fmt: skip
+    flags = [str(x) for k, v in settings.items()
+             for x in ["--" + k.replace("_", "-"), *np.atleast_1d(v)]]  # fmt: skip
+    run = tmp_path / "killed"
+    args = [sys.executable, "-m", "comp_lib.train.bank", "train", "--pack", str(pack), "--out",
+            str(run), "--name", "tiny", "--quiet", *flags]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (run / "log.csv").is_file() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = pd.read_csv(run / "log.csv")
+    assert 1 <= len(done) < 4, "the kill should land after epoch 0 and before the last"
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    clean = train_bank(BankConfig(**settings), crops[:2], [("v", crops[2])], tmp_path / "clean",
+                       "tiny", device="cpu", progress=False)  # fmt: skip
+    resumed = pd.read_csv(run / "log.csv")
+    assert list(resumed.epoch) == [0, 1, 2, 3]
+    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), clean.drop(columns="seconds"))

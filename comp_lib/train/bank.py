@@ -20,25 +20,26 @@ coding each patch on its own.
 Images travel in a *pack* (:func:`save_pack`), a compressed ``.npz`` of the
 8-bit training and validation images at native size, so that a machine without
 the data folder (a rented GPU) can train: ``python -m comp_lib.train.bank pack`` here,
-``python -m comp_lib.train.bank train`` there. Validation runs every epoch on the pack's
-validation images with the real codec (PSNR, SSIM, bpp from real bytes and the
-gain over JPEG at the same bpp); ``best.pt``, ``last.pt`` and ``log.csv`` are
-written atomically and a run resumes from ``last.pt``.
+``python -m comp_lib.train.bank train`` there (under ``torchrun`` for several GPUs).
+:func:`train_bank` runs :class:`BankSource` in the one training loop
+(:mod:`comp_lib.train.loop`): the starting point is validated as epoch 0, then
+every epoch: update lr, feed batch, optimise, log, validate (the pack's
+validation images through the real bytes, and the gain over JPEG at the same
+bpp), save (``best.pt``, ``last.pt``, ``log.csv``); a run resumes from ``last.pt``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import math
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from torch import nn
 from tqdm.auto import tqdm
 
 from comp_lib import jpeg
@@ -46,12 +47,23 @@ from comp_lib.coding import Codec
 from comp_lib.config import cpu_threads
 from comp_lib.config import device as default_device
 from comp_lib.files import atomic_write
-from comp_lib.metrics import psnr, ssim
 from comp_lib.models import RecCNN, upsample
-from comp_lib.train.config import LOG_COLUMNS
-from comp_lib.train.validation import gain_over_jpeg, jpeg_curve
+from comp_lib.train import distributed
+from comp_lib.train.config import BankConfig, add_flags
+from comp_lib.train.loop import Loop, Source
 
-__all__ = ["BankConfig", "build_bank", "load_pack", "reccnn_input", "save_pack", "train_bank"]
+__all__ = [
+    "BankConfig",
+    "BankSource",
+    "build_bank",
+    "build_parser",
+    "default_pack",
+    "load_pack",
+    "reccnn_input",
+    "sample_batch",
+    "save_pack",
+    "train_bank",
+]
 
 # --------------------------------------------------------------------------- packs
 
@@ -238,48 +250,64 @@ def sample_batch(
 # --------------------------------------------------------------------------- training
 
 
-@dataclass
-class BankConfig:
-    """Settings of a bank training run (recorded in its checkpoints as ``training``).
+class BankSource(Source):
+    """Aligned crops of a bank of ``train`` (RecCNN learns; a data source of the loop).
 
-    ``init`` names a shipped model or checkpoint to start from (its ComCNN, if
-    any, stays frozen); without it a post-filter RecCNN of ``channels`` x
-    ``depth`` (body at ``1/shuffle`` resolution) starts from scratch. ``lr``
-    decays by ``lr_decay`` every epoch (Adam). ``steps=0`` sizes the epochs from
-    ``budget_s``: a short timing probe, then as many steps as fit.
+    Parameters
+    ----------
+    config : BankConfig
+    train : list of numpy.ndarray
+        8-bit grayscale training images at native size.
+    val : list of (str, numpy.ndarray)
+        Named 8-bit validation images.
+    name : str
+        The model's name (written in its headers).
+    data_info : dict, optional
+        Where the images come from (stored in the checkpoints' metadata as ``data``).
+    device : torch.device, optional
+        Default: this rank's GPU when CUDA is present, else the CPU.
+    progress : bool
+        Show the bank's coding.
     """
 
-    qualities: list[int] = field(default_factory=lambda: list(range(4, 41, 2)))
-    val_quality: list[int] = field(default_factory=lambda: [5, 10, 20])
-    epochs: int = 10
-    steps: int = 100
-    budget_s: float = 0.0
-    batch: int = 32
-    patch: int = 96
-    lr: float = 3e-4
-    lr_decay: float = 0.8
-    init: str | None = None
-    channels: int = 64
-    depth: int = 20
-    shuffle: int = 2
-    precision: str = "fp32"
-    seed: int = 0
+    log_start = True
 
-    def to_dict(self) -> dict:
-        return {"scheme": "bank"} | asdict(self)
+    def __init__(self, config: BankConfig, train: list[np.ndarray],
+                 val: list[tuple[str, np.ndarray]], name: str, data_info: dict | None = None,
+                 device=None, progress: bool = False) -> None:  # fmt: skip
+        super().__init__(config, device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        if config.init:
+            codec = Codec.load(config.init)
+        else:
+            codec = Codec(None, RecCNN(channels=config.channels, depth=config.depth,
+                                       shuffle=config.shuffle))  # fmt: skip
+        self.name, self.keeps_start = name, bool(config.init)  # a fine-tuning run may keep it
+        self.metadata = {"name": name, "data": data_info or {}}
+        codec.name, codec.metadata = name, self.metadata | {"training": config.to_dict()}
+        self.codec = codec.to(self.device)
+        if codec.comcnn is not None:
+            codec.comcnn.requires_grad_(False)
+        self.fmt = torch.channels_last if self.device.type == "cuda" else torch.contiguous_format
+        codec.reccnn.to(memory_format=self.fmt)  # cuDNN's tensor-core kernels want NHWC
+        self.align = 16 if codec.comcnn is not None else 8
+        self.val_images = [image for _, image in val]
+        show = progress and distributed.is_main()
+        self.bank = build_bank(codec, train, config.qualities, self.device, progress=show)
 
+    def networks(self) -> dict[str, nn.Module]:
+        return {"rec": self.codec.reccnn}
 
-def _validate(codec: Codec, val: list[tuple[str, np.ndarray]], qualities) -> dict:
-    """Real-codec validation: mean PSNR/SSIM/bpp per quality, and JPEG's curve for the gain."""
-    codec.eval()
-    rows = []
-    for q in qualities:
-        for _, image in val:
-            data = codec.compress(image, q)
-            x_hat = codec.decompress(data)
-            rows.append(dict(quality=q, psnr=psnr(image, x_hat), ssim=ssim(image, x_hat),
-                             bpp=8 * len(data) / image.size))  # fmt: skip
-    return pd.DataFrame(rows).groupby("quality").mean().reset_index().to_dict("list")
+    def batch(self, phase: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return sample_batch(self.bank, self.shard, self.config.patch, self.rng, self.align)
+
+    def loss(self, phase: str, batch, nets: dict[str, nn.Module]) -> torch.Tensor:
+        x_in, x = batch
+        nets["rec"].train()
+        with self.autocast():
+            x_hat = nets["rec"](x_in.contiguous(memory_format=self.fmt))
+        return F.mse_loss(x_hat.float(), x)
 
 
 def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str, np.ndarray]],
@@ -287,189 +315,51 @@ def train_bank(config: BankConfig, train: list[np.ndarray], val: list[tuple[str,
                progress: bool = True) -> pd.DataFrame:  # fmt: skip
     """Train a codec's RecCNN on a bank of ``train``; see the module docstring.
 
-    Every epoch, in order: update lr, feed batches and optimize, log, validate
-    (real codec on ``val``), save (``last.pt`` with the optimizer, ``best.pt``
-    by validation gain over JPEG at equal bpp, ``log.csv``). Resumes from
-    ``out_dir/last.pt`` when it exists. Returns the log.
+    Epoch 0 validates the starting point (and, with ``config.steps=0``, sizes
+    the epochs from ``config.budget_s``); then every epoch, in order: update
+    lr, feed batches and optimise, log, validate (real bytes on ``val``), save
+    (``last.pt``, ``best.pt`` by validation gain over JPEG at equal bpp,
+    ``log.csv``). Resumes from ``out_dir/last.pt`` when it exists. Returns the log.
     """
-    device = torch.device(device or default_device())
-    if device.type == "cpu":
-        torch.set_num_threads(cpu_threads())
-    else:
-        torch.backends.cudnn.benchmark = True
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    if config.init:
-        codec = Codec.load(config.init)
-    else:
-        rec = RecCNN(channels=config.channels, depth=config.depth, shuffle=config.shuffle)
-        codec = Codec(None, rec)
-    codec.name, codec.metadata = name, {"name": name, "training": config.to_dict(),
-                                        "data": data_info or {}}  # fmt: skip
-    codec = codec.to(device)
-    if codec.comcnn is not None:
-        codec.comcnn.requires_grad_(False)
-    fmt = torch.channels_last if device.type == "cuda" else torch.contiguous_format
-    codec.reccnn.to(memory_format=fmt)  # cuDNN's tensor-core kernels want NHWC
-    align = 16 if codec.comcnn is not None else 8
-    t0 = time.perf_counter()
-    bank = build_bank(codec, train, config.qualities, device, progress=progress)
-    opt = torch.optim.Adam(codec.reccnn.parameters(), lr=config.lr)
-    log: list[dict] = []
-    epoch, best_gain, steps = 0, -math.inf, config.steps
-    last = out / "last.pt"
-    if last.is_file():
-        state = torch.load(last, map_location=device, weights_only=True)
-        codec.reccnn.load_state_dict(state["reccnn"])
-        opt.load_state_dict(state["opt"])
-        epoch, best_gain, steps = state["epoch"], state["best_gain"], state["steps"]
-        log = pd.read_csv(out / "log.csv").to_dict("records")
-        rng = np.random.default_rng([config.seed, epoch])
-        torch.manual_seed(config.seed + epoch)
-    jpeg_val = jpeg_curve([image for _, image in val])
-    autocast = (
-        torch.autocast(device.type, dtype=torch.bfloat16)
-        if config.precision == "bf16"
-        else torch.autocast(device.type, enabled=False)
+    source = BankSource(config, train, val, name, data_info, device, progress)
+    return Loop(source, out_dir).fit(resume=True, progress=progress)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: ``pack`` and ``train`` (every flag with a help)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m comp_lib.train.bank",
+        description=main.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    val_s = None
-    if not log:  # epoch 0: the starting point, and the time one validation takes
-        t = time.perf_counter()
-        log.append(_row(0, 0, float("nan"), float("nan"), _validate(codec, val, config.val_quality),
-                        jpeg_val, 0.0))  # fmt: skip
-        val_s = time.perf_counter() - t
-        log[0]["seconds"] = time.perf_counter() - t0
-        if config.init:  # a fine-tuning run keeps its starting point unless it does better
-            best_gain = log[0]["val_gain_db"]
-            codec.metadata["validation"] = {k: v for k, v in log[0].items() if k.startswith("val_")}
-            codec.metadata["validation"] |= {"epoch": 0, "machine": _machine(device)}
-            codec.save(out / "best.pt")
-        if progress:
-            print(f"{name} before training: {log[0]['val_psnr']:.3f} dB "
-                  f"({log[0]['val_gain_db']:+.3f} dB vs JPEG)", flush=True)  # fmt: skip
-    if not steps:  # size the epochs from the time budget
-        if config.budget_s <= 0:
-            raise ValueError("give steps > 0 or a time budget budget_s > 0")
-        probe = _probe(codec, bank, config, rng, opt, autocast, align, fmt)
-        left = config.budget_s - (time.perf_counter() - t0)
-        steps = max(1, int((left / config.epochs - 1.2 * (val_s or 0.0)) / probe))
-        if progress:
-            print(f"{name}: {probe * 1000:.1f} ms/step, validation {val_s or 0:.1f} s -> "
-                  f"{steps} steps x {config.epochs} epochs", flush=True)  # fmt: skip
-    while epoch < config.epochs:
-        start = time.perf_counter()
-        lr = config.lr * config.lr_decay**epoch  # 1. update lr
-        for group in opt.param_groups:
-            group["lr"] = lr
-        codec.reccnn.train()
-        losses = []
-        for _ in tqdm(range(steps), desc=f"{name} epoch {epoch + 1}", disable=not progress):
-            x_in, x = sample_batch(bank, config.batch, config.patch, rng, align)  # 2. feed
-            with autocast:
-                x_hat = codec.reccnn(x_in.contiguous(memory_format=fmt))
-            loss = F.mse_loss(x_hat.float(), x)  # 3. optimize
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.detach())
-        epoch += 1
-        v = _validate(codec, val, config.val_quality)  # 4. log and validate
-        loss = float(torch.stack(losses).mean())
-        row = _row(epoch, epoch * steps, lr, loss, v, jpeg_val, time.perf_counter() - start)
-        log.append(row)
-        if progress:
-            print(f"{name} epoch {epoch}: loss {loss:.6f}, val {row['val_psnr']:.3f} dB at "
-                  f"{row['val_bpp']:.3f} bpp ({row['val_gain_db']:+.3f} dB vs JPEG)",
-                  flush=True)  # fmt: skip
-        if row["val_gain_db"] > best_gain:  # 5. save
-            best_gain = row["val_gain_db"]
-            codec.metadata["validation"] = {k: row[k] for k in row if k.startswith("val_")} | {
-                "epoch": epoch,
-                "per_quality": v,
-                "machine": _machine(device),
-            }
-            codec.metadata["training"]["steps_per_epoch"] = steps
-            codec.save(out / "best.pt")
-        state = dict(reccnn=codec.reccnn.state_dict(), opt=opt.state_dict(), epoch=epoch,
-                     best_gain=best_gain, steps=steps)  # fmt: skip
-        atomic_write(last, lambda f, s=state: torch.save(s, f))
-        table = pd.DataFrame(log, columns=LOG_COLUMNS).to_csv(index=False).encode()
-        atomic_write(out / "log.csv", lambda f, t=table: f.write(t))
-    return pd.DataFrame(log, columns=LOG_COLUMNS)
-
-
-def _row(epoch, step, lr, loss, v, jpeg_val, seconds) -> dict:
-    """A log row from a validation result (gain over JPEG at the same bpp, per quality)."""
-    bpp, psnr_ = float(np.mean(v["bpp"])), float(np.mean(v["psnr"]))
-    jpeg_psnr = float(np.mean([gain_over_jpeg(0.0, b, jpeg_val)[0] for b in v["bpp"]]))
-    return dict(epoch=epoch, step=step, lr=lr, loss_rec=loss, loss_com=float("nan"),
-                val_psnr=psnr_, val_ssim=float(np.mean(v["ssim"])), val_bpp=bpp,
-                val_jpeg_psnr=jpeg_psnr, val_gain_db=psnr_ - jpeg_psnr,
-                seconds=seconds)  # fmt: skip
-
-
-def _probe(codec, bank, config, rng, opt, autocast, align, fmt, n: int = 12) -> float:
-    """Seconds per training step (after warm-up); the weights are restored afterwards."""
-    saved = {k: v.clone() for k, v in codec.reccnn.state_dict().items()}
-    opt_state = opt.state_dict()
-    codec.reccnn.train()
-    times = []
-    for i in range(n):
-        t = time.perf_counter()
-        x_in, x = sample_batch(bank, config.batch, config.patch, rng, align)
-        with autocast:
-            loss = F.mse_loss(codec.reccnn(x_in.contiguous(memory_format=fmt)).float(), x)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if x.device.type == "cuda":
-            torch.cuda.synchronize()
-        if i >= n // 2:
-            times.append(time.perf_counter() - t)
-    codec.reccnn.load_state_dict(saved)
-    opt.load_state_dict(opt_state)
-    return float(np.median(times))
-
-
-def _machine(device: torch.device) -> str:
-    from comp_lib.config import cpu_name
-
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
-    return f"{cpu_name()}, {cpu_threads()} threads (torch {torch.__version__})"
+    sub = parser.add_subparsers(dest="command", required=True, help="what to do")
+    p = sub.add_parser("pack", help="write the default training/holdout images to a pack")
+    p.add_argument("--out", required=True, help="the pack to write (.npz)")
+    p.add_argument("--n-images", type=int, nargs="+", default=[500, 600],
+                   help="sizes of the default corpora whose train splits to pack "
+                        "(default: %(default)s)")  # fmt: skip
+    t = sub.add_parser("train", help="train from a pack (under torchrun: data-parallel)")
+    t.add_argument("--pack", required=True, help="a pack written by the pack command")
+    t.add_argument("--out", required=True, help="run folder (best.pt, last.pt, log.csv)")
+    t.add_argument("--name", required=True, help="the model's name (written in its headers)")
+    t.add_argument("--limit", type=int, default=None, help="use the first N training images")
+    t.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    add_flags(t, BankConfig)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """``pack`` the training images here; ``train`` from a pack, on whatever device is there.
 
     ``python -m comp_lib.train.bank pack --out gpu/pack.npz``
-    ``python -m comp_lib.train.bank train --pack gpu/pack.npz --out runs/x --name x \
+    ``python -m comp_lib.train.bank train --pack gpu/pack.npz --out runs/x --name x \\
     --init post64s2``
+    ``torchrun --standalone --nproc_per_node 8 -m comp_lib.train.bank train ...``
     """
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m comp_lib.train.bank", description=main.__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("pack", help="write the default training/holdout images to a pack")
-    p.add_argument("--out", required=True)
-    p.add_argument("--n-images", type=int, nargs="+", default=[500, 600])
-    t = sub.add_parser("train", help="train from a pack")
-    t.add_argument("--pack", required=True)
-    t.add_argument("--out", required=True, help="run folder (best.pt, last.pt, log.csv)")
-    t.add_argument("--name", required=True, help="the model's name (written in its headers)")
-    t.add_argument("--limit", type=int, default=None, help="use the first N training images")
-    t.add_argument("--quiet", action="store_true")
-    for key, value in asdict(BankConfig()).items():
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, list):
-            t.add_argument(flag, type=int, nargs="+", default=value)
-        elif value is None:
-            t.add_argument(flag, default=None)
-        else:
-            t.add_argument(flag, type=type(value), default=value)
-    args = vars(parser.parse_args(argv))
+    args = vars(build_parser().parse_args(argv))
     if args.pop("command") == "pack":
         train, val, info = default_pack(tuple(args["n_images"]))
         path = save_pack(args["out"], train, val, info)
@@ -478,9 +368,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     pack, out, name, limit, quiet = (args.pop(k) for k in ("pack", "out", "name", "limit", "quiet"))
     train, val, info = load_pack(pack)
-    config = BankConfig(**args)
-    log = train_bank(config, train[:limit], val, out, name, data_info=info, progress=not quiet)
-    print(log.to_string(index=False))
+    distributed.setup()
+    try:
+        config = BankConfig(**args)
+        log = train_bank(config, train[:limit], val, out, name, data_info=info, progress=not quiet)
+        if distributed.is_main():
+            print(log.to_string(index=False))
+    finally:
+        distributed.shutdown()
     return 0
 
 

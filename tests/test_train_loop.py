@@ -1,0 +1,66 @@
+"""comp_lib.train.loop: which epoch best.pt keeps, the checkpoint schema, the resume rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from comp_lib.coding import Codec
+from comp_lib.train import TrainConfig, Trainer, loop
+
+TINY = dict(channels=8, depth=3, patch=32, batch=4, steps=1, quality=10, scheme="post_filter")
+
+
+@pytest.fixture(scope="module")
+def images(bsds_test):
+    """Real photos as float [0, 1] 64x64 crops: 8 to train on, 2 to validate on."""
+    x = np.stack([img[100:164, 100:164] for _, img in bsds_test[:10]]).astype(np.float32) / 255
+    return x[:8], x[8:]
+
+
+def test_best_is_the_epoch_with_the_highest_gain_negative_or_not(images, tmp_path, monkeypatch):
+    """Gains -2, -0.5, -1, -3 dB: best.pt is epoch 2 (not the largest magnitude, not none)."""
+    gains, seen = [-2.0, -0.5, -1.0, -3.0], []
+
+    def scripted(codec, val, qualities, curve):
+        seen.append(codec.fingerprint)  # the weights validated at this epoch
+        g = gains[len(seen) - 1]
+        columns = dict(val_psnr=30.0 + g, val_ssim=0.9, val_bpp=0.5, val_jpeg_psnr=30.0,
+                       val_gain_db=g)  # fmt: skip
+        return columns, {"quality": [10], "psnr": [30.0 + g], "ssim": [0.9], "bpp": [0.5]}
+
+    monkeypatch.setattr(loop, "validation_row", scripted)
+    log = Trainer(TrainConfig(**TINY | dict(epochs=4)), *images, tmp_path).fit(progress=False)
+    assert list(log.val_gain_db) == gains and len(set(seen)) == 4
+    best = Codec.load(tmp_path / "best.pt")
+    assert best.metadata["validation"]["epoch"] == 2
+    assert best.metadata["validation"]["val_gain_db"] == -0.5
+    assert best.fingerprint == seen[1]
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert last["best_gain"] == -0.5 and last["epoch"] == 4 and last["world_size"] == 1
+
+
+def test_resume_reads_the_older_trainer_checkpoint(images, tmp_path):
+    """A ``last.pt`` of the patch trainer before issue 15 resumes, and ends as a clean run."""
+    config = TrainConfig(**TINY | dict(epochs=1))
+    Trainer(config, *images, tmp_path / "old").fit(progress=False)
+    new = torch.load(tmp_path / "old" / "last.pt", weights_only=True)
+    old = {k: new[k] for k in ("config", "codec", "epoch", "step", "log", "best_gain")}
+    old |= dict(opt_com={}, opt_rec=new["optimisers"]["rec"], rng=new["rng"][0],
+                torch_rng=new["torch_rng"][0])  # fmt: skip
+    torch.save(old, tmp_path / "old" / "last.pt")
+    longer = TrainConfig(**TINY | dict(epochs=2))  # epochs may grow on resume
+    resumed = Trainer(longer, *images, tmp_path / "old").fit(progress=False)
+    clean = Trainer(longer, *images, tmp_path / "clean").fit(progress=False)
+    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), clean.drop(columns="seconds"))
+
+
+def test_resume_refuses_another_world_size(images, tmp_path):
+    config = TrainConfig(**TINY | dict(epochs=1))
+    Trainer(config, *images, tmp_path).fit(progress=False)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    torch.save(state | {"world_size": 2}, tmp_path / "last.pt")
+    with pytest.raises(ValueError, match="trained by 2 processes"):
+        Trainer(TrainConfig(**TINY | dict(epochs=2)), *images, tmp_path).fit(progress=False)
