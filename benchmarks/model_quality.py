@@ -32,6 +32,7 @@ from comp_lib.coding import BicubicCodec, Ladder
 from comp_lib.data import load_dataset_gray
 from comp_lib.evaluate import evaluate, ladder_rows
 from comp_lib.rd import at_rates, bd_table, rd_curves
+from comp_lib.studies.constants import FIXED_RATES
 from comp_lib.zoo import load_model
 
 JPEG_QUALITIES = (1, 2, 3, 4, 5, 7, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95)
@@ -103,7 +104,9 @@ def main() -> None:
     curves = rd_curves(rows)
     write_csv(curves, f"model_quality_{name}_curves")
     bd = bd_table(curves, anchor="JPEG", max_rate=args.max_rate)
-    fixed = at_rates(curves).pivot(index="bpp", columns="codec", values=["psnr", "ssim"])
+    fixed = at_rates(curves, FIXED_RATES).pivot(
+        index="bpp", columns="codec", values=["psnr", "ssim"]
+    )
     fixed.columns = [f"{m} {c}" for m, c in fixed.columns]
     fixed = fixed.reset_index()
     for label in [*names, *([ladder.name] if ladder else [])]:

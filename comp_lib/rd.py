@@ -203,7 +203,7 @@ def envelope(
     return pts.iloc[keep].reset_index(drop=True)
 
 
-def at_rates(curves: pd.DataFrame, rates: Sequence[float] = (0.1, 0.2, 0.3, 0.5)) -> pd.DataFrame:
+def at_rates(curves: pd.DataFrame, rates: Sequence[float]) -> pd.DataFrame:
     """PSNR and SSIM of each codec at fixed bpp, interpolated linearly in log-rate.
 
     NaN where a curve does not reach that rate (no extrapolation; :func:`psnr_at_rate`).

@@ -19,6 +19,7 @@ from comp_lib.files import atomic_write
 __all__ = [
     "plot_ablation",
     "plot_dissertation_rates",
+    "plot_gain_per_image",
     "plot_quality_matrix",
     "plot_rd",
     "plot_size_cost",

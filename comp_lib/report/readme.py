@@ -18,6 +18,7 @@ import pandas as pd
 from comp_lib.config import reports_dir
 from comp_lib.files import atomic_write
 from comp_lib.report.tables import Provenance, read_provenance, read_table
+from comp_lib.studies.constants import DISSERTATION_JPEG
 
 __all__ = ["ablation_findings", "write_readme"]
 
@@ -287,7 +288,7 @@ def ablation_findings(
         out += [
             f"The dissertation's protocol here gives {model.psnr:.2f} dB at {model.bpp:.3f} "
             f"bpp, {model.gain_db:+.2f} dB against JPEG at that rate "
-            f"({model.jpeg_psnr_same_bpp:.2f} dB). JPEG reaches about 32.75 dB, the "
+            f"({model.jpeg_psnr_same_bpp:.2f} dB). JPEG reaches about {DISSERTATION_JPEG['psnr']:g} dB, the "
             f"dissertation's JPEG figure, only at "
             f"{j.bpp:.3f} bpp ({j.bpp / model.bpp:.1f} times the model's rate): comparing at "
             f"unequal rates alone turns a {model.gain_db:+.2f} dB result into a "
@@ -356,7 +357,8 @@ def write_readme() -> Path:
         if len(here):
             r = here.iloc[0]
             out += [
-                f"The JPEG setting closest to the dissertation's 32.75 dB here is {r.codec}: "
+                f"The JPEG setting closest to the dissertation's {DISSERTATION_JPEG['psnr']:g} dB "
+                f"here is {r.codec}: "
                 f"{_fmt(r.psnr)} dB / SSIM {_fmt(r.ssim, '.3f')} at {_fmt(r.bpp, '.2f')} bpp. "
                 "The dissertation compared at whatever rate that was, without saying.",
                 "",

@@ -57,7 +57,8 @@ from comp_lib.coding import BicubicCodec, Codec
 from comp_lib.evaluate import evaluate
 from comp_lib.files import atomic_write
 from comp_lib.models import RecCNN
-from comp_lib.rd import at_rates, bd_table, rd_curves
+from comp_lib.rd import at_rates, bd_table, psnr_at_rate, rd_curves
+from comp_lib.studies.constants import DISSERTATION_JPEG, DISSERTATION_MODEL, MAX_RATE
 from comp_lib.train import TrainConfig, Trainer
 
 __all__ = [
@@ -258,11 +259,7 @@ def gain_over(curve: pd.DataFrame, anchor: pd.DataFrame) -> np.ndarray:
 
     NaN outside the anchor's range of rates.
     """
-    anchor = anchor.sort_values("bpp")
-    lr = np.log(anchor.bpp.to_numpy())
-    ref = np.interp(np.log(curve.bpp.to_numpy()), lr, anchor.psnr.to_numpy())
-    inside = (curve.bpp >= anchor.bpp.min()) & (curve.bpp <= anchor.bpp.max())
-    return np.where(inside, curve.psnr.to_numpy() - ref, np.nan)
+    return curve.psnr.to_numpy() - psnr_at_rate(anchor, curve.bpp.to_numpy())
 
 
 def _key(config: TrainConfig, n_images: int) -> str:
@@ -306,7 +303,7 @@ def run_ablation(
     n_images: int = 500,
     n_available: int = 600,
     val_images: int | None = None,
-    max_rate: float = 0.6,
+    max_rate: float = MAX_RATE,
     sizes: Sequence = SIZES,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -427,11 +424,6 @@ def spread(results: pd.DataFrame, columns: Sequence[str] = ("bd_rate_psnr_%", "g
     out = grouped.agg(["mean", "std", "count"])
     out.columns = [f"{c}_{stat}" for c, stat in out.columns]
     return out.reset_index()
-
-
-#: the dissertation's reported figures on BSDS300 (no bpp reported)
-DISSERTATION_MODEL = {"psnr": 24.0, "ssim": 0.74}
-DISSERTATION_JPEG = {"psnr": 32.75, "ssim": 0.88}
 
 
 def dissertation_rates(curves: pd.DataFrame, jpeg_curve: pd.DataFrame, quality: int):
