@@ -288,7 +288,8 @@ def ablation_findings(
         out += [
             f"The dissertation's protocol here gives {model.psnr:.2f} dB at {model.bpp:.3f} "
             f"bpp, {model.gain_db:+.2f} dB against JPEG at that rate "
-            f"({model.jpeg_psnr_same_bpp:.2f} dB). JPEG reaches about {DISSERTATION_JPEG['psnr']:g} dB, the "
+            f"({model.jpeg_psnr_same_bpp:.2f} dB). JPEG reaches about "
+            f"{DISSERTATION_JPEG['psnr']:g} dB, the "
             f"dissertation's JPEG figure, only at "
             f"{j.bpp:.3f} bpp ({j.bpp / model.bpp:.1f} times the model's rate): comparing at "
             f"unequal rates alone turns a {model.gain_db:+.2f} dB result into a "
