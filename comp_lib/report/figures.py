@@ -170,7 +170,7 @@ def plot_rd(curves: pd.DataFrame, title: str = "", max_rate: float | None = None
     Parameters
     ----------
     curves : pandas.DataFrame
-        :func:`comp_lib.evaluate.rd_curves` output (``codec``, ``bpp``, ``psnr``, ``ssim``).
+        :func:`comp_lib.rd.rd_curves` output (``codec``, ``bpp``, ``psnr``, ``ssim``).
     max_rate : float, optional
         Draw only up to this rate.
     """
