@@ -85,3 +85,9 @@ def test_ablation_summary(readme):
     jpeg = rates[rates.index.str.startswith("JPEG q=")].iloc[0]
     quality = re.search(r"q=(\d+)", jpeg.name).group(1)
     assert f"JPEG needs q{quality}, {jpeg.bpp:.2f} bpp, for 32.75 dB" in readme
+
+
+def test_colour_against_pillow_jpeg(readme):
+    row = _table("colour.csv").set_index("codec").loc["ours, chroma jpeg qc=q"]
+    gains = " / ".join(f"{row[f'gain_db_at_{r}_bpp']:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
+    assert f"BD-rate {row.bd_rate_pct:.1f} %; {gains} dB at 0.1 / 0.2 / 0.3 / 0.5 bpp" in readme
