@@ -7,13 +7,14 @@ target only once it is complete (:func:`os.replace` is atomic on POSIX and Windo
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "move_into_place"]
+__all__ = ["atomic_write", "move_into_place", "sha256_file"]
 
 
 def atomic_write(
@@ -55,3 +56,12 @@ def move_into_place(source: str | os.PathLike, target: str | os.PathLike) -> Pat
     """Rename a finished file or folder ``source`` over ``target`` atomically (same file system)."""
     os.replace(source, target)
     return Path(target)
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The sha256 of a file's bytes, as 64 hex digits, read in chunks of ``chunk`` bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -92,7 +92,8 @@ def build_networks(state: dict, source: str = "state") -> tuple[ComCNN | None, R
 
 
 def write_checkpoint(state: dict, path: str | os.PathLike) -> Path:
-    """Write a checkpoint dict to ``path`` atomically (:func:`comp_lib.files.atomic_write`)."""
+    """Write a checkpoint dict (a codec's, or a training run's ``last.pt``) to ``path``
+    atomically (:func:`comp_lib.files.atomic_write`)."""
     return atomic_write(path, lambda f: torch.save(state, f))
 
 

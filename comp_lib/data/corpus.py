@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from comp_lib.config import cache_dir, data_dir
 from comp_lib.data.images import list_images, load_gray, read_image, resize, thumbnail
 from comp_lib.data.registry import dataset_dir
-from comp_lib.files import move_into_place
+from comp_lib.files import move_into_place, sha256_file
 
 __all__ = [
     "CORPUS_VERSION",
@@ -204,14 +204,6 @@ def _relative(path: Path) -> str:
 def absolute_path(rel: str) -> Path:
     """The file an index ``path`` names: the inverse of :func:`_relative`."""
     return Path(rel) if Path(rel).is_absolute() else data_dir() / rel
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fingerprint(files: Iterable[Path]) -> list[tuple[str, int, int]]:
@@ -404,7 +396,7 @@ def build_corpus(
             row(path, test_dir.name, test_dir.name, "skipped", reason=str(err))
             continue
         small = resize(image, size, crop=crop)
-        row(path, test_dir.name, test_dir.name, "test", sha256=_sha256(path),
+        row(path, test_dir.name, test_dir.name, "test", sha256=sha256_file(path),
             position=len(test_names), height=image.shape[0], width=image.shape[1])  # fmt: skip
         test_native.append(image)
         test_small.append(small)
@@ -444,7 +436,7 @@ def build_corpus(
                 leaks.append(f"{_relative(f)}: {reason}")
                 row(f, source_of[f], c, "dropped", reason=reason)
                 continue
-            info = row(f, source_of[f], c, "train", sha256=_sha256(f),
+            info = row(f, source_of[f], c, "train", sha256=sha256_file(f),
                        height=image.shape[0], width=image.shape[1])  # fmt: skip
             chosen[c].append((f, small, info))
             bar.update()

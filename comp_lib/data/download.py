@@ -57,7 +57,7 @@ from tqdm import tqdm
 
 from comp_lib.config import data_dir
 from comp_lib.data.registry import DOWNLOADS, DatasetSpec
-from comp_lib.files import move_into_place
+from comp_lib.files import move_into_place, sha256_file
 
 __all__ = ["MIRROR_ENV", "fetch", "load_manifest", "verify"]
 
@@ -118,14 +118,6 @@ def load_manifest(name: str) -> dict[str, str]:
     return sums
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _problems(sums: dict[str, str], root: Path) -> dict[str, str]:
     """Map each bad entry of ``sums`` under ``root`` to a description."""
     bad: dict[str, str] = {}
@@ -136,7 +128,7 @@ def _problems(sums: dict[str, str], root: Path) -> dict[str, str]:
         elif not path.is_file():
             bad[relpath] = f"not a regular file: {path}"
         else:
-            actual = _sha256_file(path)
+            actual = sha256_file(path)
             if actual != expected:
                 bad[relpath] = f"sha256 mismatch: {path} (expected {expected}, actual {actual})"
     return bad

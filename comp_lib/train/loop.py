@@ -54,7 +54,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from comp_lib.coding import Codec
-from comp_lib.coding.checkpoint import weights_fingerprint
+from comp_lib.coding.checkpoint import read_checkpoint, weights_fingerprint, write_checkpoint
 from comp_lib.files import atomic_write
 from comp_lib.train import distributed
 from comp_lib.train.config import LOG_COLUMNS
@@ -209,7 +209,7 @@ class Loop:
             atomic_write(self.out_dir / "config.json", json.dumps(c.to_dict(), indent=2))
         last = self.out_dir / "last.pt"
         if resume and last.is_file():
-            self.load_state(torch.load(last, map_location=self.device, weights_only=True))
+            self.load_state(read_checkpoint(last, map_location=self.device))
         else:
             src.start()
         if not self.wrapped:  # DDP copies rank 0's weights to every rank here
@@ -344,7 +344,7 @@ class Loop:
                                                               "validation": validation}  # fmt: skip
                 self.codec.save(self.out_dir / "best.pt")
             state = self.state(randomness, fingerprints)
-            atomic_write(self.out_dir / "last.pt", lambda f: torch.save(state, f))
+            write_checkpoint(state, self.out_dir / "last.pt")
             if progress:
                 loss = "" if math.isnan(row["loss_rec"]) else f"loss {row['loss_rec']:.5f}, "
                 tqdm.write(
