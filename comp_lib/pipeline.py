@@ -25,6 +25,7 @@ from comp_lib.files import atomic_write
 
 __all__ = [
     "CHECK_MARKER",
+    "NotebookFailed",
     "load_profile",
     "main",
     "notebooks",
@@ -37,6 +38,10 @@ __all__ = [
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 
 KERNEL = "comp-study"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised: the message names it, the cell and the error."""
 
 
 def notebooks() -> list[Path]:
@@ -63,6 +68,9 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
     import papermill as pm
 
     params = load_profile(profile)
+    unknown = sorted(set(only or ()) - set(params))
+    if unknown:
+        raise ValueError(f"--only: no notebook named {unknown}; known: {', '.join(params)}")
     out_dir = reports_dir() / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     done, times = [], []
@@ -72,8 +80,14 @@ def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
         start = time.perf_counter()
         print(f"[{profile}] {nb.name} ...", flush=True)
         out = out_dir / nb.name
-        pm.execute_notebook(nb, out, parameters=params[nb.stem], kernel_name=KERNEL,
-                            cwd=str(nb.parent), progress_bar=False)  # fmt: skip
+        try:
+            pm.execute_notebook(nb, out, parameters=params[nb.stem], kernel_name=KERNEL,
+                                cwd=str(nb.parent), progress_bar=False)  # fmt: skip
+        except pm.PapermillExecutionError as err:
+            raise NotebookFailed(
+                f"{nb.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue} "
+                f"(the executed copy up to there: {out})"
+            ) from err
         seconds = time.perf_counter() - start
         print(f"[{profile}] {nb.name} done in {seconds:.0f} s", flush=True)
         done.append(out)
@@ -149,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except NotebookFailed as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

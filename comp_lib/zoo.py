@@ -199,6 +199,11 @@ def ship_ladder(name: str, models: list[str], qualities, progress: bool = True) 
 
     codecs = {m: load_model(m) for m in models}
     sizes = sorted({int(n) for c in codecs.values() for n in _corpus_sizes(c)})
+    if not sizes:
+        raise ValueError(
+            f"ship_ladder: none of {models} is a trained model, so there is no training "
+            "corpus whose held-out images could choose the rungs"
+        )
     corpora = [build_corpus(n_images=n, progress=False) for n in sizes]
     images = holdout_images(corpora)
     ladder, curves = choose_ladder(codecs, images, qualities, name=name, progress=progress)

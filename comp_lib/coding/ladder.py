@@ -122,8 +122,9 @@ class Ladder:
 def compress_at_bpp(codec, image: np.ndarray, bpp: float, chroma: str | None = None):
     """Compress at the highest setting whose real bytes fit in ``bpp`` bits per pixel.
 
-    For a :class:`Codec` (or :class:`BicubicCodec`, :class:`BitstreamJPEG`) the setting is the inner
-    JPEG quality, searched by bisection over 1..95 (JPEG's rate grows with its
+    For a :class:`Codec` (or :class:`BicubicCodec`, :class:`BitstreamJPEG`, or a
+    baseline whose setting is a JPEG-like quality) the setting is the inner JPEG
+    quality, searched by bisection over 1..95 (JPEG's rate grows with its
     quality); for a :class:`Ladder`, every rung is tried (a few cheap
     compressions: the networks run at most once per model and rung). When even
     the lowest setting is over budget, the lowest setting's stream is returned.
@@ -138,6 +139,8 @@ def compress_at_bpp(codec, image: np.ndarray, bpp: float, chroma: str | None = N
     budget = bpp * image.shape[0] * image.shape[1] / 8
 
     def code(setting: int) -> bytes:
+        if chroma is None:  # the RateCodec protocol: compress(image, setting)
+            return codec.compress(image, setting)
         return codec.compress(image, setting, chroma=chroma)
 
     if isinstance(codec, Ladder):

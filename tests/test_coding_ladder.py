@@ -1,0 +1,141 @@
+"""Coding to a budget (compress_at_bpp) and the shipped ladder against its committed rows.
+
+Every rate here is counted from the bytes: ``8 * len(data) / (H * W)``, never from a helper
+of the library, and every reference (the rung that fits, the committed row) is found
+independently of the function under test.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from skimage.metrics import peak_signal_noise_ratio
+
+from comp_lib.coding import Ladder, compress_at_bpp, parse_header
+from comp_lib.config import PROJECT_ROOT
+from comp_lib.zoo import load_model
+
+BUDGETS = (0.3, 0.5, 1.0)  # bits per pixel
+LADDER = "best"  # the shipped ladder of notebook 03's "ours"
+
+
+def _rate(data: bytes, image: np.ndarray) -> float:
+    return 8 * len(data) / (image.shape[0] * image.shape[1])
+
+
+def _memoize(monkeypatch, codec) -> None:
+    """Code each (image, setting) once: the coders are deterministic, the test is faster."""
+    cache, compress = {}, codec.compress
+
+    def memo(image, setting, chroma=None):
+        key = (id(image), int(setting), chroma)
+        if key not in cache:
+            cache[key] = compress(image, setting, chroma=chroma)
+        return cache[key]
+
+    monkeypatch.setattr(codec, "compress", memo)
+
+
+@pytest.fixture(scope="module")
+def crops(bsds_test) -> list[np.ndarray]:
+    """Three non-square 96x128 crops of BSDS300 test photos: textured, mixed, and sky (where
+    the ladder's first full-resolution rung, 5, codes more bytes than rungs 6 and 7)."""
+    images = dict(bsds_test)
+    picks = [("101085", 0, 0), ("21077", 160, 100), ("299086", 0, 0)]  # (image, top, left)
+    return [np.ascontiguousarray(images[n][y : y + 96, x : x + 128]) for n, y, x in picks]
+
+
+@pytest.fixture(scope="module")
+def ladder() -> Ladder:
+    return Ladder.load(LADDER)
+
+
+@pytest.mark.parametrize(("model", "n_crops"), [("rec32x20", 2), ("jpeg", 3)])
+def test_compress_at_bpp_takes_the_highest_quality_whose_bytes_fit(
+    crops, model, n_crops, monkeypatch
+):
+    """The chosen quality's real bytes fit the budget and quality + 1's do not (or q is 95)."""
+    codec = load_model(model)
+    _memoize(monkeypatch, codec)
+    inner = 0  # cases with a quality below and above the chosen one
+    for crop in crops[:n_crops]:
+        for budget in BUDGETS:
+            data, q = compress_at_bpp(codec, crop, budget)
+            assert data == codec.compress(crop, q)  # the stream is that quality's
+            assert _rate(data, crop) <= budget, (budget, q)
+            if q < 95:
+                assert _rate(codec.compress(crop, q + 1), crop) > budget, (budget, q)
+            inner += 1 < q < 95
+    assert inner >= 2 * n_crops
+    data, q = compress_at_bpp(codec, crops[0], 8.0)  # every quality fits: the highest
+    assert q == 95 and data == codec.compress(crops[0], 95)
+    data, q = compress_at_bpp(codec, crops[0], 0.01)  # nothing fits: the lowest quality
+    assert q == 1 and data == codec.compress(crops[0], 1)
+
+
+def test_compress_at_bpp_with_a_ladder_takes_the_highest_rung_whose_bytes_fit(
+    crops, ladder, monkeypatch
+):
+    """Every rung's real bytes decide, not the rates stored in the ladder (validation means)."""
+    _memoize(monkeypatch, ladder)
+    top = len(ladder.rungs) - 1
+    inner = 0  # cases with a choice below and above the chosen rung
+    skipped = 0  # cases where a rung below the chosen one does not fit (rates not monotone)
+    for crop in crops:
+        streams = [ladder.compress(crop, s) for s in ladder.settings]
+        rates = [_rate(d, crop) for d in streams]
+        for budget in (0.15, *BUDGETS):  # 0.15: no rung of the textured crop fits
+            data, s = compress_at_bpp(ladder, crop, budget)
+            fits = [i for i, r in enumerate(rates) if r <= budget]
+            assert s == (fits[-1] if fits else 0), (budget, rates)  # none fits: the lowest
+            assert data == streams[s]
+            assert parse_header(data)["model"] == ladder.rungs[s][0]
+            if fits:
+                assert rates[s] <= budget
+                assert s == top or rates[s + 1] > budget  # the next rung up does not fit
+            inner += 0 < s < top
+            skipped += any(r > budget for r in rates[:s])
+    assert inner >= 5 and skipped >= 1
+
+
+# --------------------------------------------------------------------------- committed rows
+
+ROWS = PROJECT_ROOT / "reports" / "tables" / "03_rows.csv"
+
+
+@pytest.fixture(scope="module")
+def committed() -> pd.DataFrame:
+    """The ladder's rows ("ours", setting = rung) on BSDS300 test, from notebook 03."""
+    rows = pd.read_csv(ROWS, dtype={"image": str})
+    return rows[(rows.codec == "ours") & (rows.dataset == "bsds300_test")]
+
+
+# rec32x20n (ComCNN+RecCNN), post64s2lo, post64s2hi (RecCNN only) and plain JPEG rungs
+@pytest.mark.parametrize(("image", "rungs"), [("101085", (0, 22)), ("148026", (9,)),
+                                              ("21077", (15,))])  # fmt: skip
+def test_shipped_ladder_reproduces_its_committed_rows(bsds_test, ladder, committed, image, rungs):
+    """Notebook 03 codes the whole grayscale image (load_dataset_gray): the same bytes and
+    PSNR (scikit-image's) now."""
+    x = dict(bsds_test)[image]
+    for s in rungs:
+        row = committed[(committed.image == image) & (committed.setting == s)]
+        assert len(row) == 1, (image, s)
+        row = row.iloc[0]
+        data = ladder.compress(x, s)
+        assert parse_header(data)["model"] == ladder.rungs[s][0]
+        assert len(data) == row.bytes
+        assert _rate(data, x) == pytest.approx(row.bpp, rel=1e-12, abs=1e-9)
+        x_hat = ladder.decompress(data)
+        assert x_hat.shape == x.shape
+        got = peak_signal_noise_ratio(x, x_hat, data_range=255)
+        assert got == pytest.approx(row.psnr, abs=0.05), (image, s)
+
+
+def test_compress_at_bpp_with_a_baseline_codec(crops):
+    """A baseline of comp_lib.baselines (the RateCodec protocol: compress(image, setting),
+    no chroma argument) is searched the same way: quality q fits, q + 1 does not."""
+    from comp_lib.baselines import JPEGCodec
+
+    codec, crop = JPEGCodec(), crops[0]
+    data, q = compress_at_bpp(codec, crop, 0.5)
+    assert data == codec.compress(crop, q) and _rate(data, crop) <= 0.5
+    assert _rate(codec.compress(crop, q + 1), crop) > 0.5
