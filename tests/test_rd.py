@@ -197,3 +197,118 @@ def test_common_range_table_uses_one_range_for_every_codec(rows):
     assert capped.max_rate.iloc[0] == 0.5
     with pytest.raises(ValueError, match="no 'AVIF' curve"):
         common_range_table(curves, "AVIF")
+
+
+# Two straight lines in (log-rate, PSNR) with different slopes, so that the gain changes with
+# rate: pchip and a cubic fit reproduce them exactly and every delta has a closed form. The
+# curves cover different rates (anchor 0.05..0.8, test 0.1..1.6) and different PSNRs (the test's
+# range starts higher and ends higher), so both ends of every overlap matter.
+A0, A1 = 32.0, 4.0  # anchor: PSNR = 32 + 4 ln(R)
+T0, T1 = 34.0, 5.0  # test: PSNR = 34 + 5 ln(R), gain 2 + ln(R) dB
+R_ANCHOR = np.array([0.05, 0.1, 0.2, 0.4, 0.8])
+R_TEST = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
+
+
+def _lines():
+    return R_ANCHOR, A0 + A1 * np.log(R_ANCHOR), R_TEST, T0 + T1 * np.log(R_TEST)
+
+
+def _mean_log_rate_gap(d_lo: float, d_hi: float) -> float:
+    """Mean of ln R_test(D) - ln R_anchor(D) over [d_lo, d_hi]: the linear gap at the middle."""
+    mid = (d_lo + d_hi) / 2
+    return (mid - T0) / T1 - (mid - A0) / A1
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_bd_psnr_of_lines_integrates_over_the_overlap_of_log_rates(method):
+    ra, da, rt, dt = _lines()
+    # overlap ln 0.1 .. ln 0.8 (the test's lowest, the anchor's highest rate); the gain 2 + x is
+    # linear in x = ln R, so its mean is its value at the middle, ln sqrt(0.08)
+    expect = 2 + math.log(math.sqrt(0.1 * 0.8))
+    assert bd_psnr(ra, da, rt, dt, method=method) == pytest.approx(expect, abs=1e-9)
+    # the arguments swapped: the same interval, the opposite sign
+    assert bd_psnr(rt, dt, ra, da, method=method) == pytest.approx(-expect, abs=1e-9)
+    # max_rate inside the overlap ends the interval at ln 0.4; above it (1.2) changes nothing
+    at_04 = 2 + math.log(math.sqrt(0.1 * 0.4))
+    assert bd_psnr(ra, da, rt, dt, method=method, max_rate=0.4) == pytest.approx(at_04, abs=1e-9)
+    assert bd_psnr(ra, da, rt, dt, method=method, max_rate=1.2) == pytest.approx(expect, abs=1e-9)
+    # min_rate inside starts it at ln 0.2; below the overlap (0.06) changes nothing
+    from_02 = 2 + math.log(math.sqrt(0.2 * 0.8))
+    assert bd_psnr(ra, da, rt, dt, method=method, min_rate=0.2) == pytest.approx(from_02, abs=1e-9)
+    assert bd_psnr(ra, da, rt, dt, method=method, min_rate=0.06) == pytest.approx(expect, abs=1e-9)
+    both = bd_psnr(ra, da, rt, dt, method=method, min_rate=0.15, max_rate=0.3)
+    assert both == pytest.approx(2 + math.log(math.sqrt(0.15 * 0.3)), abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_bd_rate_of_lines_integrates_over_the_overlap_of_psnrs(method):
+    ra, da, rt, dt = _lines()
+    # PSNR overlap: from the test's lowest (34 + 5 ln 0.1 = 22.49) to the anchor's highest
+    # (32 + 4 ln 0.8 = 31.11); ln R is linear in PSNR on each curve, so is their gap
+    lo, hi = T0 + T1 * math.log(0.1), A0 + A1 * math.log(0.8)
+    expect = (math.exp(_mean_log_rate_gap(lo, hi)) - 1) * 100
+    assert expect == pytest.approx(-13.05, abs=0.01)  # mid 26.80 dB: ln(R_t / R_a) = -0.14
+    assert bd_rate(ra, da, rt, dt, method=method) == pytest.approx(expect, rel=1e-9)
+    # max_rate 0.4: the upper limit is the lower of the two PSNRs at 0.4 (the anchor's, 28.33;
+    # the test's is 29.42)
+    assert A0 + A1 * math.log(0.4) < T0 + T1 * math.log(0.4)
+    hi_04 = A0 + A1 * math.log(0.4)
+    expect_04 = (math.exp(_mean_log_rate_gap(lo, hi_04)) - 1) * 100
+    assert bd_rate(ra, da, rt, dt, method=method, max_rate=0.4) == pytest.approx(
+        expect_04, rel=1e-9
+    )
+    # max_rate 1.2 is above the anchor's highest rate: the anchor reaches 31.11 at most
+    assert bd_rate(ra, da, rt, dt, method=method, max_rate=1.2) == pytest.approx(expect, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["pchip", "cubic"])
+def test_bd_rate_max_rate_takes_the_lower_quality_of_the_two_curves(method):
+    """Anchor better at 0.3 bpp than the test: the limit is now the test's PSNR there."""
+    ra, da, rt, dt = _lines()
+    da = da + 1.5  # the anchor 1.5 dB up: 33.5 + 4 ln 0.3 = 28.68 dB at 0.3 bpp
+    a_03, t_03 = A0 + 1.5 + A1 * math.log(0.3), T0 + T1 * math.log(0.3)
+    assert t_03 < a_03  # 27.98 < 28.68
+    lo = T0 + T1 * math.log(0.1)
+    mid = (lo + t_03) / 2
+    gap = (mid - T0) / T1 - (mid - A0 - 1.5) / A1
+    assert bd_rate(ra, da, rt, dt, method=method, max_rate=0.3) == pytest.approx(
+        (math.exp(gap) - 1) * 100, rel=1e-9
+    )
+
+
+def test_psnr_at_rate_on_an_array_of_rates_both_rules():
+    curve = pd.DataFrame({"bpp": [0.4, 0.1], "psnr": [32.0, 28.0]})
+    rates = np.array([[0.05, 0.2], [0.4, 0.9]])
+    nan = psnr_at_rate(curve, rates)
+    assert nan.shape == (2, 2)
+    assert np.isnan(nan[0, 0]) and np.isnan(nan[1, 1])  # below and above the curve
+    assert nan[0, 1] == pytest.approx(30.0) and nan[1, 0] == 32.0  # 0.2: halfway in log-rate
+    clamp = psnr_at_rate(curve, rates, outside="clamp")
+    assert clamp.tolist() == [[28.0, pytest.approx(30.0)], [32.0, 32.0]]
+
+
+def test_at_rates_reads_each_codec_linearly_in_log_rate_by_hand():
+    curves = pd.DataFrame({
+        "codec": ["A", "A", "B", "B"],
+        "bpp": [0.1, 0.4, 0.2, 0.8],
+        "psnr": [28.0, 32.0, 30.0, 36.0],
+        "ssim": [0.70, 0.90, 0.80, 0.95],
+    })  # fmt: skip
+    got = at_rates(curves, [0.05, 0.2, 0.3, 0.6]).set_index(["codec", "bpp"])
+    f3 = math.log(3) / math.log(4)  # 0.3 in 0.1..0.4 and 0.6 in 0.2..0.8, in log-rate
+    f15 = math.log(1.5) / math.log(4)  # 0.3 in 0.2..0.8
+    # linear in bpp would give A 30.67 and B 31.0 dB at 0.3: 0.5 and 0.75 dB less
+    expect = {
+        ("A", 0.2): (30.0, 0.80),
+        ("A", 0.3): (28 + 4 * f3, 0.70 + 0.20 * f3),
+        ("B", 0.2): (30.0, 0.80),
+        ("B", 0.3): (30 + 6 * f15, 0.80 + 0.15 * f15),
+        ("B", 0.6): (30 + 6 * f3, 0.80 + 0.15 * f3),
+    }
+    for key, (p, s) in expect.items():
+        assert got.loc[key, "psnr"] == pytest.approx(p, abs=1e-12), key
+        assert got.loc[key, "ssim"] == pytest.approx(s, abs=1e-12), key
+    # no extrapolation at either end: 0.05 is below both curves, 0.6 above A's
+    nans = [("A", 0.05), ("B", 0.05), ("A", 0.6)]
+    assert got.loc[nans, ["psnr", "ssim"]].isna().all().all()
+    assert len(got) == 8
