@@ -1,4 +1,8 @@
+import io
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -276,3 +280,58 @@ def test_compress_with_the_shipped_ladder(tmp_path, capsys):
     assert parse_header(top.read_bytes())["model"] == ladder.rungs[-1][0] == "jpeg"
     assert main(["decompress", str(top), str(tmp_path / "top.png"), "--quiet"]) == 0
     assert (tmp_path / "top.png").stat().st_size > 0
+
+
+# --------------------------------------------------------------------------- as a process
+
+
+def _run(*args: str, exe: list[str] | None = None) -> subprocess.CompletedProcess:
+    """The command in its own process: exit status and streams as a shell sees them."""
+    cmd = (exe or [sys.executable, "-m", "comp_lib"]) + list(args)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_process_exits_0_for_a_compress_decompress_round_trip(crop, tmp_path):
+    src = _png(tmp_path / "photo.png", crop)
+    cjr, png = tmp_path / "photo.cjr", tmp_path / "photo.out.png"
+    done = _run("compress", str(src), str(cjr), "-q", "30", "--quiet")
+    assert (done.returncode, done.stderr) == (0, "")
+    codec = Codec.load("rec32x20")
+    data = codec.compress(crop, 30)
+    assert cjr.read_bytes() == data  # the library's bytes
+    done = _run("decompress", str(cjr), str(png), "--quiet")
+    assert (done.returncode, done.stderr) == (0, "")
+    with Image.open(png) as img:
+        assert img.mode == "RGB" and np.array_equal(np.asarray(img), codec.decompress(data))
+
+
+def test_process_exits_1_when_one_file_of_a_folder_is_bad(crop, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    gray = np.asarray(Image.fromarray(crop).convert("L"))
+    _png(folder / "good.png", gray)
+    (folder / "x.png").write_text("a text file, not a PNG\n")
+    csv = tmp_path / "rows.csv"
+    done = _run("evaluate", str(folder), "--codecs", "jpeg", "--csv", str(csv), "--quiet")
+    assert done.returncode == 1
+    assert f"error: cannot read image {folder / 'x.png'}" in done.stderr
+    assert "good.png" not in done.stderr
+    # the good file was still evaluated: its rates are those of Pillow's JPEG files
+    rows = pd.read_csv(csv)
+    assert set(rows.image) == {"good"} and len(rows) == 18
+    row = rows[rows.setting == 30].iloc[0]
+    buf = io.BytesIO()
+    Image.fromarray(gray).save(buf, format="JPEG", quality=30, optimize=True)
+    assert row.bpp == pytest.approx(8 * len(buf.getvalue()) / gray.size, rel=1e-12)
+    assert "psnr" in done.stdout
+
+
+def test_process_exits_2_for_bad_usage(tmp_path):
+    script = Path(sys.executable).with_name("comp-lib")  # the console script, when installed
+    done = _run("frobnicate", exe=[str(script)] if script.is_file() else None)
+    assert done.returncode == 2
+    assert "invalid choice: 'frobnicate'" in done.stderr and done.stdout == ""
+    done = _run("compress", str(tmp_path / "in.png"))
+    assert done.returncode == 2
+    assert "the following arguments are required: output" in done.stderr
+    assert not any(tmp_path.iterdir())

@@ -16,13 +16,16 @@ from comp_lib import jpeg
 from comp_lib.coding import (
     FORMAT_VERSION,
     MAGIC,
+    MAX_NAME_LENGTH,
     MAX_PIXELS,
+    MIN_SIZE,
     BicubicCodec,
     Codec,
     header_size,
     pack_header,
     parse_header,
 )
+from comp_lib.coding.bitstream import MAX_SIZE, check_input
 from comp_lib.data import dataset_dir
 from comp_lib.models import ComCNN, RecCNN
 from comp_lib.zoo import shipped_models
@@ -285,3 +288,88 @@ def test_the_jpeg_layer_refuses_foreign_payloads(tiny, kodak_crop, streams):
             tiny.decompress(bad)
     # a standard colour JPEG of the right size is read as its stored YCbCr planes
     assert tiny.decompress(colour_header + rgb.getvalue()).shape == (h, w, 3)
+
+
+# --------------------------------------------------------------------------- limits at their edges
+
+
+def test_a_name_of_exactly_the_longest_length_round_trips(kodak_crop):
+    assert MAX_NAME_LENGTH == 32
+    name = ("A long model name ~ v2 " * 2)[:32]  # printable ASCII, spaces and "~" included
+    assert len(name) == MAX_NAME_LENGTH
+    fp = bytes(range(8))
+    head = pack_header(48, 64, 95, "ycbcr-cnn", name, fp)
+    assert len(head) == 9 + 2 + 32 + 8 == header_size(name)
+    header = parse_header(head + b"\xff\xd8")
+    assert (header["model"], header["fingerprint"], header["header_size"]) == (name, fp.hex(), 51)
+    assert (header["height"], header["width"], header["quality"]) == (48, 64, 95)
+    assert header["colour"] == "ycbcr-cnn" and header["payload"] == b"\xff\xd8"
+    # a codec of that name writes and reads its own files
+    torch.manual_seed(0)
+    codec = Codec(ComCNN(channels=8), RecCNN(channels=8, depth=3), name=name).eval()
+    gray = np.ascontiguousarray(kodak_crop[..., 1])
+    data = codec.compress(gray, 30)
+    assert data[10] == 32 and data[11:43] == name.encode()
+    assert parse_header(data)["model"] == name
+    assert codec.decompress(data).shape == gray.shape
+
+
+def test_a_name_one_over_the_limit_is_refused():
+    name = "n" * (MAX_NAME_LENGTH + 1)
+    with pytest.raises(ValueError, match="at most 32 characters"):
+        pack_header(48, 64, 30, "gray", name)
+    # forged by hand: the parser refuses the length byte before reading the name
+    forged = b"CJR\x02" + (48).to_bytes(2, "big") + (64).to_bytes(2, "big") + bytes([30, 0, 33])
+    forged += name.encode() + bytes(8) + b"\xff\xd8"
+    with pytest.raises(ValueError, match="model name length 33 > 32"):
+        parse_header(forged)
+    with pytest.raises(ValueError, match="printable ASCII"):
+        Codec(ComCNN(channels=8), None, name=name)
+
+
+def _fields(head: bytes) -> tuple[int, int]:
+    header = parse_header(head + b"\xff\xd8")
+    return header["height"], header["width"]
+
+
+def test_size_limits_of_the_header_at_their_edges():
+    assert (MIN_SIZE, MAX_SIZE, MAX_PIXELS) == (8, 65535, 8192 * 8192)
+    assert _fields(pack_header(8, 8, 10)) == (8, 8)
+    for h, w in ((7, 8), (8, 7)):
+        with pytest.raises(ValueError, match="below 8x8"):
+            _fields(pack_header(h, w, 10))
+    assert _fields(pack_header(65535, 8, 10)) == (65535, 8)  # 16-bit field: 65536 cannot be said
+    with pytest.raises(ValueError, match="out of range"):
+        pack_header(65536, 8, 10)
+    assert _fields(pack_header(8192, 8192, 10)) == (8192, 8192)  # exactly MAX_PIXELS
+    for h, w in ((8192, 8193), (8193, 8192)):
+        with pytest.raises(ValueError, match="above the decoder's limit of 67108864"):
+            _fields(pack_header(h, w, 10))
+    # a codec's own limit, at its edge
+    assert parse_header(pack_header(10, 12, 10) + b"\xff", max_pixels=120)["width"] == 12
+    with pytest.raises(ValueError, match="limit of 119 pixels"):
+        parse_header(pack_header(10, 12, 10) + b"\xff", max_pixels=119)
+    # qualities at the ends of 1..95
+    for q in (1, 95):
+        assert parse_header(pack_header(8, 8, q) + b"\xff")["quality"] == q
+    for q in (0, 96):
+        with pytest.raises(ValueError, match=f"quality {q} outside 1..95"):
+            parse_header(pack_header(8, 8, q) + b"\xff")
+
+
+def test_size_limits_of_the_input_at_their_edges():
+    # np.zeros maps zero pages: these big arrays cost nothing until written
+    for shape in ((8, 8), (8, 8, 3), (65535, 8), (8, 65535), (8192, 8192)):
+        assert check_input(np.zeros(shape, np.uint8)).shape == shape
+    for shape in ((7, 8), (8, 7), (7, 8, 3)):
+        with pytest.raises(ValueError, match="at least 8x8"):
+            check_input(np.zeros(shape, np.uint8))
+    for shape in ((65536, 8), (8, 65536)):
+        with pytest.raises(ValueError, match="at most 65535"):
+            check_input(np.zeros(shape, np.uint8))
+    for shape in ((8192, 8193), (8193, 8192, 3)):
+        with pytest.raises(ValueError, match="above the limit of 67108864"):
+            check_input(np.zeros(shape, np.uint8))
+    assert check_input(np.zeros((10, 12), np.uint8), max_pixels=120).shape == (10, 12)
+    with pytest.raises(ValueError, match="above the limit of 119"):
+        check_input(np.zeros((10, 12), np.uint8), max_pixels=119)

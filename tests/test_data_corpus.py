@@ -8,6 +8,7 @@ import rawpy
 import tifffile
 from PIL import Image
 
+from comp_lib.config import WEIGHTS_DIR
 from comp_lib.data import (
     build_corpus,
     dataset_dir,
@@ -359,3 +360,58 @@ def test_native_tiles_cover_each_image_at_its_own_scale(small_sources, cache):
             native_tiles(corpus, "train", tile=400)
     with pytest.raises(ValueError, match="split"):
         native_tiles(corpus, "test")
+
+
+# --------------------------------------------------------------------------- holdout
+
+
+def _split(corpus, name: str) -> set[str]:
+    return set(corpus.index.path[corpus.index.split == name])
+
+
+def _stems(paths) -> list[str]:
+    return [os.path.splitext(os.path.basename(p))[0] for p in paths]
+
+
+def test_holdout_is_validation_minus_every_training_split(small_sources, cache):
+    """Two corpora of the same 10 files whose splits cross: one's val is the other's train."""
+    kw = dict(size=32, test_source=small_sources["test"], progress=False, cache=False)
+    one = build_corpus([small_sources["a"]], n_images=6, seed=2, val_fraction=0.34, **kw)
+    two = build_corpus([small_sources["a"]], n_images=8, seed=5, val_fraction=0.25, **kw)
+    val1, train1, val2, train2 = (_split(c, s) for c in (one, two) for s in ("val", "train"))
+    # the draws cross as intended (else the test below proves little)
+    assert val1 & train2 and val2 & train1 and val2 - val1 - train1 - train2
+    expected = sorted((val1 | val2) - (train1 | train2))
+    assert expected and all(os.path.isabs(p) for p in expected)
+    for corpora in ([one, two], [two, one]):
+        out = data_mod.holdout_images(corpora)
+        assert [name for name, _ in out] == _stems(expected)
+        for (_, image), path in zip(out, expected, strict=True):
+            with Image.open(path) as img:  # BT.601 luma, as Pillow computes it
+                assert np.array_equal(image, np.asarray(img.convert("L")))
+    trained = {os.path.basename(p) for p in train1 | train2}
+    assert not {os.path.basename(p) for p in expected} & trained
+    # nothing left to hold out: a clear error
+    with pytest.raises(ValueError, match="every validation image"):
+        data_mod.holdout_images([one, build_corpus([small_sources["a"]], n_images=10,
+                                                   val_fraction=0.0, **kw)])  # fmt: skip
+
+
+def test_the_shipped_ladders_holdout_never_trains(tmp_path, monkeypatch):
+    """The default corpora of 500 and 600 images (the shipped ladder's), built from scratch
+    (about 4 s each): their holdout is val minus every train split, by path and by content."""
+    monkeypatch.setenv("COMP_LIB_CACHE", str(tmp_path))
+    corpora = [build_corpus(n_images=n, progress=False) for n in (500, 600)]
+    train = set().union(*(_split(c, "train") for c in corpora))
+    val = set().union(*(_split(c, "val") for c in corpora))
+    hashes = set().union(*(c.index.sha256[c.index.split == "train"] for c in corpora))
+    out = data_mod.holdout_images(corpora)
+    held = sorted(val - train)
+    assert [name for name, _ in out] == _stems(held)
+    assert len(out) > 0 and not set(held) & train
+    # the shipped ladder's card says how many images it was chosen on
+    card = (WEIGHTS_DIR / "best.ladder.md").read_text()
+    assert f"over {len(out)} validation images" in " ".join(card.split())
+    # not the same file under another name either
+    for c in corpora:
+        assert not set(c.index.sha256[c.index.path.isin(held)]) & hashes

@@ -133,3 +133,89 @@ def test_diffjpeg_agrees_with_libjpeg(images):
     assert (cubic.min_psnr_vs_libjpeg >= 37.0).all(), cubic
     # the approximation is a JPEG, not the identity: it loses what libjpeg loses
     assert (ste.mean_psnr_approx < 35).sum() >= 4
+
+
+# --------------------------------------------------------------------------- colour tables
+
+#: T.81 figure A.6: the natural (row-major) position of each zigzag index (DQT stores zigzag).
+ZIGZAG = [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34,
+          27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37,
+          44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def kodak_rgb() -> Image.Image:
+    """A 48x64 RGB crop of a real colour photo (Kodak kodim23)."""
+    from comp_lib.data import dataset_dir
+
+    with Image.open(dataset_dir("kodak") / "kodim23.png") as img:
+        return img.convert("RGB").crop((300, 200, 364, 248))
+
+
+def _pillow_jpeg(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", **kw)
+    return buf.getvalue()
+
+
+def _tables(data: bytes) -> dict[int, np.ndarray]:
+    """Pillow's quantization tables of a JPEG file as 8x8 arrays (Pillow lists natural order)."""
+    return {
+        k: np.array(v).reshape(8, 8) for k, v in Image.open(io.BytesIO(data)).quantization.items()
+    }
+
+
+def _dqt_tables(data: bytes) -> dict[int, np.ndarray]:
+    """The 8-bit tables of the DQT segments, read from the bytes and put in natural order."""
+    out, i = {}, 2
+    while data[i : i + 2] != b"\xff\xda":  # up to the start of scan
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if data[i + 1] == 0xDB:
+            seg = data[i + 4 : i + 2 + length]
+            for k in range(0, len(seg), 65):
+                assert seg[k] >> 4 == 0  # 8-bit precision (baseline)
+                table = np.zeros(64, np.int64)
+                table[ZIGZAG] = list(seg[k + 1 : k + 65])
+                out[seg[k] & 15] = table.reshape(8, 8)
+        i += 2 + length
+    return out
+
+
+def test_pillow_lists_quant_tables_in_natural_order(kodak_rgb):
+    """The helper's assumption, pinned: Pillow's ``quantization`` is the DQT in natural order."""
+    for q in (3, 50, 90):
+        data = _pillow_jpeg(kodak_rgb, quality=q)
+        pillow, dqt = _tables(data), _dqt_tables(data)
+        assert pillow.keys() == dqt.keys() == {0, 1}
+        assert all(np.array_equal(pillow[k], dqt[k]) for k in (0, 1)), q
+    # Annex K.1's first row, natural order, at quality 50 (scale 100: the base table itself)
+    first_row = _tables(_pillow_jpeg(kodak_rgb, quality=50))[0][0]
+    assert first_row.tolist() == [16, 11, 10, 16, 24, 40, 51, 61]
+
+
+def test_quant_tables_match_pillows_colour_jpeg_at_every_quality(kodak_rgb):
+    """Luma and chroma tables at each quality of the study, against libjpeg's own (via Pillow)."""
+    lo, hi = jpeg.QUALITY_RANGE
+    assert (lo, hi) == (1, 95)
+    for q in range(lo, hi + 1):
+        tables = _tables(_pillow_jpeg(kodak_rgb, quality=q))  # colour, default 4:2:0
+        assert len(tables) == 2, q  # 0: luma, 1: chroma
+        assert np.array_equal(jpeg.quant_table(q), tables[0]), q
+        assert np.array_equal(jpeg.quant_table(q, chroma=True), tables[1]), q
+        assert jpeg.quant_table(q).dtype.kind == "i"
+
+
+@pytest.mark.parametrize("quality,chroma_quality", [(1, 95), (10, 10), (37, 63), (95, 1)])
+def test_encode_ycbcr_writes_libjpegs_tables(kodak_rgb, quality, chroma_quality):
+    """The file holds the luma table of ``quality`` and the chroma table of ``chroma_quality``."""
+    planes = np.ascontiguousarray(np.asarray(kodak_rgb.convert("YCbCr")))
+    data = jpeg.encode_ycbcr(planes, quality, chroma_quality)
+    got = _tables(data)
+    assert got.keys() == {0, 1}
+    # libjpeg's tables at those qualities, from plain colour JPEGs that Pillow makes
+    assert np.array_equal(got[0], _tables(_pillow_jpeg(kodak_rgb, quality=quality))[0])
+    assert np.array_equal(got[1], _tables(_pillow_jpeg(kodak_rgb, quality=chroma_quality))[1])
+    dqt = _dqt_tables(data)
+    assert np.array_equal(got[0], dqt[0]) and np.array_equal(got[1], dqt[1])
+    # Y on table 0, Cb and Cr on table 1, all 1x1 sampled (4:4:4)
+    assert Image.open(io.BytesIO(data)).layer == [(1, 1, 1, 0), (2, 1, 1, 1), (3, 1, 1, 1)]

@@ -1,0 +1,119 @@
+"""comp_lib.train.validation: the gain over JPEG at equal rate, JPEG's curve, validation bytes.
+
+Every expected value is computed here by hand or with another library (Pillow, scikit-image).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from comp_lib.coding import Codec
+from comp_lib.models import ComCNN, RecCNN
+from comp_lib.train.validation import gain_over_jpeg, jpeg_curve, validate, validation_row
+
+#: A JPEG curve, rows out of rate order on purpose (the reader sorts them).
+CURVE = pd.DataFrame(
+    {"quality": [30, 5, 10, 20], "bpp": [0.8, 0.1, 0.2, 0.4], "psnr": [31.0, 24.0, 26.0, 29.0]}
+)
+
+
+@pytest.fixture(scope="module")
+def crops(bsds_test) -> list[np.ndarray]:
+    """Two small real photos (crops of BSDS300 test images), 8-bit grayscale."""
+    return [
+        np.ascontiguousarray(bsds_test[0][1][40:104, 60:156]),  # 64x96
+        np.ascontiguousarray(bsds_test[50][1][100:180, 30:102]),  # 80x72
+    ]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Codec:
+    torch.manual_seed(0)
+    return Codec(ComCNN(channels=8), RecCNN(channels=8, depth=3), name="tiny").eval()
+
+
+def test_gain_between_two_points_is_read_linearly_in_log_rate():
+    # 0.3 bpp lies between 0.2 (26 dB) and 0.4 (29 dB): log(0.3/0.2) / log(0.4/0.2) = log2(1.5)
+    expected = 26.0 + 3.0 * math.log2(1.5)  # 27.7549 dB (linear in bpp would give 27.5)
+    out = gain_over_jpeg(28.5, 0.3, CURVE)
+    assert isinstance(out, tuple) and len(out) == 2
+    assert out[0] == pytest.approx(expected, abs=1e-12)
+    assert out[0] == pytest.approx(27.7548875, abs=1e-7)
+    assert out[1] == pytest.approx(28.5 - expected, abs=1e-12)  # positive: better than JPEG
+    # on a point of the curve, the point itself; a worse codec has a negative gain
+    assert gain_over_jpeg(27.0, 0.4, CURVE) == pytest.approx((29.0, -2.0), abs=1e-12)
+    # between 0.1 and 0.2: a quarter of the way in log-rate at 0.1 * 2**0.25
+    assert gain_over_jpeg(25.0, 0.1 * 2**0.25, CURVE) == pytest.approx((24.5, 0.5), abs=1e-12)
+
+
+def test_gain_outside_the_curve_is_against_its_end_values():
+    assert gain_over_jpeg(23.0, 0.05, CURVE) == pytest.approx((24.0, -1.0), abs=1e-12)
+    assert gain_over_jpeg(25.0, 0.1, CURVE) == pytest.approx((24.0, 1.0), abs=1e-12)
+    assert gain_over_jpeg(33.5, 1.6, CURVE) == pytest.approx((31.0, 2.5), abs=1e-12)
+    assert gain_over_jpeg(30.0, 0.8, CURVE) == pytest.approx((31.0, -1.0), abs=1e-12)
+
+
+def _pillow_jpeg(image: np.ndarray, quality: int) -> tuple[float, float]:
+    """bpp and PSNR of libjpeg through Pillow: baseline, optimized Huffman tables."""
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="JPEG", quality=quality, optimize=True)
+    data = buf.getvalue()
+    decoded = np.asarray(Image.open(io.BytesIO(data)))
+    bpp = len(data) * 8 / (image.shape[0] * image.shape[1])
+    return bpp, peak_signal_noise_ratio(image, decoded, data_range=255)
+
+
+def test_jpeg_curve_is_the_mean_of_real_jpeg_files(crops):
+    curve = jpeg_curve(crops, qualities=(10, 60))
+    assert list(curve.columns) == ["quality", "bpp", "psnr"] and list(curve.quality) == [10, 60]
+    for q, row in zip((10, 60), curve.itertuples(), strict=True):
+        ref = np.array([_pillow_jpeg(image, q) for image in crops])  # (image, [bpp, psnr])
+        assert row.bpp == pytest.approx(ref[:, 0].mean(), rel=1e-12), q
+        assert row.psnr == pytest.approx(ref[:, 1].mean(), abs=1e-9), q
+    assert curve.bpp.iloc[0] < curve.bpp.iloc[1] and curve.psnr.iloc[0] < curve.psnr.iloc[1]
+
+
+def _by_hand(codec: Codec, images, quality) -> dict:
+    """Per-image figures of the real bytes, averaged here."""
+    bpps, psnrs, ssims = [], [], []
+    for image in images:
+        data = codec.compress(image, quality)
+        x_hat = codec.decompress(data)
+        bpps.append(len(data) * 8 / (image.shape[0] * image.shape[1]))
+        psnrs.append(peak_signal_noise_ratio(image, x_hat, data_range=255))
+        ssims.append(structural_similarity(image, x_hat, data_range=255, gaussian_weights=True,
+                                           sigma=1.5, use_sample_covariance=False))  # fmt: skip
+    return dict(bpp=np.mean(bpps), psnr=np.mean(psnrs), ssim=np.mean(ssims), all_bpp=bpps)
+
+
+def test_validate_is_the_mean_over_the_real_bitstreams(tiny, crops):
+    got = validate(tiny, crops, 20)
+    ref = _by_hand(tiny, crops, 20)
+    assert set(got) == {"psnr", "ssim", "bpp"}
+    assert got["bpp"] == pytest.approx(ref["bpp"], rel=1e-12)  # header included
+    assert ref["all_bpp"][0] != ref["all_bpp"][1]  # a mean of two different rates
+    assert got["psnr"] == pytest.approx(ref["psnr"], abs=1e-6)
+    assert got["ssim"] == pytest.approx(ref["ssim"], abs=1e-4)
+
+
+def test_validation_row_gain_is_against_jpeg_at_each_qualitys_rate(tiny, crops):
+    columns, per = validation_row(tiny, crops, (10, 30), CURVE)
+    refs = [_by_hand(tiny, crops, q) for q in (10, 30)]
+    assert per["quality"] == [10, 30]
+    assert per["bpp"] == pytest.approx([r["bpp"] for r in refs], rel=1e-12)
+    # JPEG's PSNR read at each quality's rate (linear in log-rate, clamped), then averaged
+    log_bpp, psnr = np.log([0.1, 0.2, 0.4, 0.8]), [24.0, 26.0, 29.0, 31.0]
+    jpeg_psnr = np.mean([np.interp(np.log(r["bpp"]), log_bpp, psnr) for r in refs])
+    val_psnr = np.mean([r["psnr"] for r in refs])
+    assert columns["val_bpp"] == pytest.approx(np.mean([r["bpp"] for r in refs]), rel=1e-12)
+    assert columns["val_psnr"] == pytest.approx(val_psnr, abs=1e-6)
+    assert columns["val_jpeg_psnr"] == pytest.approx(jpeg_psnr, abs=1e-9)
+    assert columns["val_gain_db"] == pytest.approx(val_psnr - jpeg_psnr, abs=1e-6)
