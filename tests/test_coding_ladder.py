@@ -139,3 +139,88 @@ def test_compress_at_bpp_with_a_baseline_codec(crops):
     data, q = compress_at_bpp(codec, crop, 0.5)
     assert data == codec.compress(crop, q) and _rate(data, crop) <= 0.5
     assert _rate(codec.compress(crop, q + 1), crop) > 0.5
+
+
+def test_ladder_file_round_trip_and_setting_for_bpp(tmp_path):
+    """A ladder written by save() is plain JSON (read here with json, not Ladder.load) with
+    its name, rungs and rates; it loads back equal; setting_for_bpp is the highest rung whose
+    validation rate is at most the target, by hand."""
+    import json
+
+    codecs = {m: load_model(m) for m in ("bicubic", "jpeg")}
+    rungs, rates = [("bicubic", 10), ("jpeg", 5), ("jpeg", 30)], [0.1, 0.2, 0.4]
+    ladder = Ladder(codecs, rungs, name="three", bpp=rates)
+    path = ladder.save(tmp_path / "three.ladder.json")
+    assert path == tmp_path / "three.ladder.json"
+    assert json.loads(path.read_text()) == {"name": "three", "rungs": [list(r) for r in rungs],
+                                            "bpp": rates}  # fmt: skip
+    again = Ladder.load(path)
+    assert (again.name, again.rungs, again.bpp) == ("three", rungs, rates)
+    assert ladder.to_dict() == json.loads(path.read_text())
+    for target, rung in ((0.05, 0), (0.1, 0), (0.15, 0), (0.2, 1), (0.39, 1), (0.4, 2), (9, 2)):
+        assert ladder.setting_for_bpp(target) == rung, target
+    with pytest.raises(ValueError, match="ladder 'bare' has no validation rates"):
+        Ladder(codecs, rungs, name="bare").setting_for_bpp(0.2)
+
+
+def test_ladder_arguments_are_checked_with_their_reason(tmp_path):
+    import json
+
+    codecs = {m: load_model(m) for m in ("bicubic", "jpeg")}
+    plain = Ladder(codecs, [("jpeg", 5)])
+    assert plain.name == "ladder" and plain.bpp is None and plain.rungs == [("jpeg", 5)]
+    with pytest.raises(ValueError, match="^a Ladder needs at least one rung$"):
+        Ladder(codecs, [])
+    with pytest.raises(ValueError, match=r"^rung \('post', 5\): no codec named 'post'$"):
+        Ladder(codecs, [("post", 5)])
+    with pytest.raises(ValueError, match=r"^codec under 'other' writes the name 'jpeg'$"):
+        Ladder({"other": codecs["jpeg"]}, [("other", 5)])
+    with pytest.raises(ValueError, match="^1 rates for 2 rungs$"):
+        Ladder(codecs, [("jpeg", 5), ("jpeg", 9)], bpp=[0.1])
+    # a file without a name is named after its stem; a file that is not a ladder is refused
+    (tmp_path / "stem.json").write_text(json.dumps({"rungs": [["jpeg", 5]], "bpp": [0.2]}))
+    loaded = Ladder.load(tmp_path / "stem.json")
+    assert (loaded.name, loaded.bpp) == ("stem", [0.2])
+    (tmp_path / "bad.json").write_text(json.dumps({"steps": []}))
+    with pytest.raises(ValueError, match=r"bad.json is not a ladder file: 'rungs'"):
+        Ladder.load(tmp_path / "bad.json")
+
+
+def test_compress_at_bpp_at_a_budget_met_exactly_and_in_colour(crops):
+    """A budget of exactly a setting's bytes takes that setting (it fits: <=), for a codec
+    and for a ladder; 64x128 pixels, so that the bpp of a byte count is exact in binary. In
+    colour, the chroma mode reaches compress; a budget of 0 is refused."""
+    from comp_lib.data import load_image
+    from comp_lib.data.registry import dataset_dir
+
+    crop = np.ascontiguousarray(crops[1][:64, :128])
+    jpeg_coder = load_model("jpeg")
+    for q in (12, 40, 77):
+        exact = 8 * len(jpeg_coder.compress(crop, q)) / crop.size
+        data, got = compress_at_bpp(jpeg_coder, crop, exact)
+        assert got >= q and len(data) * 8 / crop.size <= exact
+    # the sky: qualities 1-3 code to the same bytes, so a budget of exactly quality 1's bytes
+    # still lets the search climb past it (to the highest quality it finds that fits)
+    sky = np.ascontiguousarray(crops[2][:64, :128])
+    lowest = 8 * len(jpeg_coder.compress(sky, 1)) / sky.size
+    data, got = compress_at_bpp(jpeg_coder, sky, lowest)
+    assert got > 1 and len(data) * 8 / sky.size <= lowest
+    assert len(jpeg_coder.compress(sky, got + 1)) * 8 / sky.size > lowest
+    ladder = Ladder.load(LADDER)
+    for rung in (3, 9):
+        exact = 8 * len(ladder.compress(crop, rung)) / crop.size
+        fits = [
+            s for s in ladder.settings if len(ladder.compress(crop, s)) * 8 / crop.size <= exact
+        ]
+        assert compress_at_bpp(ladder, crop, exact)[1] == max(fits) >= rung
+    with pytest.raises(ValueError, match="^bpp must be > 0, got 0$"):
+        compress_at_bpp(jpeg_coder, crop, 0)
+    rgb = np.ascontiguousarray(load_image(dataset_dir("kodak") / "kodim23.png")[0][:64, :128])
+    codec = load_model("rec32x20")
+    data, q = compress_at_bpp(codec, rgb, 1.0, chroma="cnn")
+    assert data == codec.compress(rgb, q, chroma="cnn") != codec.compress(rgb, q, chroma="jpeg")
+    assert (
+        len(data) * 8 / (64 * 128)
+        <= 1.0
+        < len(codec.compress(rgb, q + 1, chroma="cnn")) * 8 / (64 * 128)
+    )

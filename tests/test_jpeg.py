@@ -219,3 +219,72 @@ def test_encode_ycbcr_writes_libjpegs_tables(kodak_rgb, quality, chroma_quality)
     assert np.array_equal(got[0], dqt[0]) and np.array_equal(got[1], dqt[1])
     # Y on table 0, Cb and Cr on table 1, all 1x1 sampled (4:4:4)
     assert Image.open(io.BytesIO(data)).layer == [(1, 1, 1, 0), (2, 1, 1, 1), (3, 1, 1, 1)]
+
+
+def test_quality_for_bpp_is_the_closest_quality(image):
+    """Against a scan of every quality: the returned quality's rate is the closest to the
+    target of all of them, for several targets; a rate of 0 is refused."""
+    crop = image[:96, :128]
+    rates = {q: 8 * len(jpeg.encode(crop, q)) / crop.size for q in range(1, 96)}
+    for target in (0.3, 0.55, 0.9, 1.4, 2.2, rates[37]):
+        q, data = jpeg.quality_for_bpp(crop, target)
+        assert data == jpeg.encode(crop, q)
+        assert abs(rates[q] - target) == min(abs(r - target) for r in rates.values())
+    with pytest.raises(ValueError, match="bpp must be positive, got 0"):
+        jpeg.quality_for_bpp(crop, 0)
+
+
+@pytest.mark.parametrize("rounding", ["ste", "cubic", "hard"])
+def test_diffjpeg_is_the_jpeg_pipeline_written_with_scipy(image, rounding):
+    """Forward pass against the same pipeline built here from scipy's orthonormal DCT: level
+    shift, 8x8 DCT, quantise with the quality's table and the rounding, dequantise, inverse
+    DCT, clamp and round; a size that is not a multiple of 8 in one direction only (padded
+    by replicating the edge)."""
+    from scipy.fft import dctn, idctn
+
+    def rnd(v):
+        r = np.round(v)
+        return r + (v - r) ** 3 if rounding == "cubic" else r
+
+    x = image[:13, :16].astype(np.float64) / 255
+    x[:8, :8] = 0.0  # a black block: its output is near 0, where the clamp matters
+    table = jpeg.quant_table(30).astype(np.float64)
+    y = np.pad(x * 255 - 128, ((0, 3), (0, 0)), mode="edge")
+    out = np.empty_like(y)
+    for i in range(0, 16, 8):
+        for j in range(0, 16, 8):
+            coef = rnd(dctn(y[i : i + 8, j : j + 8], norm="ortho") / table) * table
+            out[i : i + 8, j : j + 8] = idctn(coef, norm="ortho")
+    want = rnd(np.clip(out[:13] + 128, 0, 255)) / 255
+    model = jpeg.DiffJPEG(5, rounding)
+    got = model(torch.from_numpy(x)[None, None], quality=30)  # the call's quality wins
+    assert got.dtype == torch.float64 and got.shape == (1, 1, 13, 16)
+    np.testing.assert_allclose(got[0, 0].numpy(), want, atol=1e-5)
+    with pytest.raises(ValueError, match=r"DiffJPEG expects \(N, 1, H, W\) grayscale tensors, "
+                       r"got \(1, 3, 8, 8\)"):  # fmt: skip
+        model(torch.zeros(1, 3, 8, 8))
+    with pytest.raises(ValueError, match=r"got \(1, 8, 8\)"):
+        model(torch.zeros(1, 8, 8))
+
+
+def test_encode_ycbcr_refuses_bad_planes_with_their_reason():
+    with pytest.raises(TypeError, match="^planes must be a numpy.ndarray, got list$"):
+        jpeg.encode_ycbcr([[[0, 0, 0]]], 50, 50)
+    for bad, shown in [(np.zeros((8, 8, 4), np.uint8), r"\(8, 8, 4\) uint8"),
+                       (np.zeros((8, 8, 3), np.float32), r"\(8, 8, 3\) float32"),
+                       (np.zeros((8, 8), np.uint8), r"\(8, 8\) uint8"),
+                       (np.zeros((0, 8, 3), np.uint8), r"\(0, 8, 3\) uint8")]:  # fmt: skip
+        with pytest.raises(ValueError, match=r"^planes must be \(H, W, 3\) uint8, got " + shown):
+            jpeg.encode_ycbcr(bad, 50, 50)
+
+
+def test_rgb_to_ycbcr_computes_in_the_dtype_asked():
+    rgb = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
+    for dtype in (np.float32, np.float64):
+        ycc = jpeg.rgb_to_ycbcr(rgb, dtype=dtype)
+        assert ycc.dtype == dtype
+        # JFIF: Y = 0.299 R + 0.587 G + 0.114 B, Cb = 128 - 0.168736 R ..., Cr = 128 + 0.5 R ...
+        np.testing.assert_allclose(ycc[0], [76.245, 84.97232, 255.5], atol=1e-3)
+        back = jpeg.ycbcr_to_rgb(ycc, dtype=dtype)
+        assert back.dtype == dtype
+        np.testing.assert_allclose(back, rgb, atol=1e-3)

@@ -15,6 +15,7 @@ from comp_lib.rd import (
     bd_table,
     common_range_table,
     envelope,
+    monotone,
     per_image_gain,
     psnr_at_rate,
     rd_curves,
@@ -312,3 +313,169 @@ def test_at_rates_reads_each_codec_linearly_in_log_rate_by_hand():
     nans = [("A", 0.05), ("B", 0.05), ("A", 0.6)]
     assert got.loc[nans, ["psnr", "ssim"]].isna().all().all()
     assert len(got) == 8
+
+
+def _line(name: str, rates, c0: float, c1: float) -> pd.DataFrame:
+    rates = np.asarray(rates, dtype=float)
+    return pd.DataFrame({"codec": name, "setting": range(len(rates)), "bpp": rates,
+                         "psnr": c0 + c1 * np.log(rates)})  # fmt: skip
+
+
+def test_common_range_table_by_hand():
+    """Three straight lines: the range is the highest lowest rate to the lowest highest rate
+    of all of them, the same for each codec; the gain of a line over another is its mean
+    difference over that log-rate interval, by hand."""
+    u_rates = [0.2, 0.3, 0.4, 0.5, 0.6]
+    curves = pd.concat([_line("JPEG", R_ANCHOR, A0, A1), _line("t", R_TEST, T0, T1),
+                        _line("u", u_rates, T0 + 1, T1)])  # fmt: skip
+
+    def by_hand(c0: float, lo: float, hi: float) -> float:  # mean of (c0 - A0) + (T1 - A1) ln R
+        return (c0 - A0) + (T1 - A1) * (math.log(lo) + math.log(hi)) / 2
+
+    table = common_range_table(curves).set_index("codec")  # the anchor is JPEG by default
+    assert table.columns.tolist() == ["anchor", "min_rate", "max_rate", "bd_psnr_db"]
+    assert (table.anchor == "JPEG").all()
+    assert table.min_rate.eq(0.2).all() and table.max_rate.eq(0.6).all()
+    assert table.loc["t", "bd_psnr_db"] == pytest.approx(by_hand(T0, 0.2, 0.6), abs=1e-9)
+    assert table.loc["u", "bd_psnr_db"] == pytest.approx(by_hand(T0 + 1, 0.2, 0.6), abs=1e-9)
+    capped = common_range_table(curves, max_rate=0.5).set_index("codec")
+    assert capped.max_rate.eq(0.5).all()
+    assert capped.loc["t", "bd_psnr_db"] == pytest.approx(by_hand(T0, 0.2, 0.5), abs=1e-9)
+    # a codec that shares no rate with the others: NaN for every codec, not an error
+    far = pd.concat([curves, _line("far", [2, 3, 4, 5], 50, 1)])
+    apart = common_range_table(far)
+    assert len(apart) == 3 and all(math.isnan(x) for x in apart.bd_psnr_db)
+
+
+def test_per_image_gain_rows_by_hand():
+    rows = pd.DataFrame({"image": ["a", "a", "a"], "codec": ["JPEG", "JPEG", "ours"],
+                         "setting": [1, 2, 7], "bpp": [0.1, 0.4, 0.2],
+                         "psnr": [20.0, 24.0, 23.5]})  # fmt: skip
+    got = per_image_gain(rows, "ours")
+    want = pd.DataFrame({"image": ["a"], "setting": [7], "bpp": [0.2], "psnr": [23.5],
+                         "anchor_psnr": [22.0], "gain_db": [1.5]})  # fmt: skip
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_envelope_of_twin_curves_keeps_their_points_and_columns():
+    """Two codecs with the same points: neither beats the other, so every rate stays (a
+    tie is not a loss); the envelope keeps the input's columns and a fresh index."""
+    a = pd.DataFrame(dict(codec="a", setting=[1, 2, 3], bpp=[0.1, 0.2, 0.4],
+                          psnr=[24.0, 26.0, 28.0]), index=[10, 11, 12])  # fmt: skip
+    best = envelope(pd.concat([a, a.assign(codec="b")]), ["a", "b"])
+    assert best.columns.tolist() == a.columns.tolist()
+    assert best.index.tolist() == list(range(len(best)))
+    assert sorted(set(best.bpp)) == [0.1, 0.2, 0.4]
+
+
+def test_bd_table_by_hand_on_lines():
+    """bd_table against the default anchor (JPEG), on straight lines whose deltas are known:
+    BD-PSNR as in test_bd_psnr_of_lines..., and NaN (not an error) for a curve of 3 points."""
+    curves = pd.concat(
+        [
+            _line("JPEG", R_ANCHOR, A0, A1),
+            _line("t", R_TEST, T0, T1),
+            _line("few", [0.1, 0.2, 0.3], 40, 1),
+        ]
+    ).assign(ssim=lambda d: d.psnr / 50)
+    table = bd_table(curves, max_rate=0.6).set_index("codec")  # fmt: skip
+    assert table.columns.tolist() == ["anchor", "max_rate", "bd_rate_psnr_%", "bd_rate_ssim_%",
+                                      "bd_psnr_db"]  # fmt: skip
+    assert (table.anchor == "JPEG").all() and table.max_rate.eq(0.6).all()
+    lo, hi = math.log(0.1), math.log(0.6)  # the log-rates both cover, up to max_rate
+    assert table.loc["t", "bd_psnr_db"] == pytest.approx((T0 - A0) + (T1 - A1) * (lo + hi) / 2)
+    assert table.loc["t", "bd_rate_psnr_%"] == pytest.approx(table.loc["t", "bd_rate_ssim_%"])
+    deltas = ["bd_rate_psnr_%", "bd_rate_ssim_%", "bd_psnr_db"]
+    assert all(math.isnan(x) for x in table.loc["few", deltas])
+    alone = bd_table(curves[curves.codec != "t"])  # every row NaN: floats still, not None
+    assert all(math.isnan(x) for x in alone[deltas].to_numpy().ravel())
+
+
+def test_rd_curves_columns_and_monotone_drops_ties():
+    rows = pd.DataFrame({"codec": ["b", "a", "a", "a"], "setting": [1, 1, 1, 2],
+                         "image": ["x", "x", "y", "x"], "bpp": [0.3, 0.1, 0.3, 0.4],
+                         "psnr": [30.0, 20.0, 22.0, 25.0], "ssim": [0.9, 0.5, 0.7, 0.8],
+                         "encode_ms": 1.0, "decode_ms": 2.0})  # fmt: skip
+    curves = rd_curves(rows)
+    assert curves.columns.tolist() == ["codec", "setting", "bpp", "psnr", "ssim", "encode_ms",
+                                       "decode_ms"]  # fmt: skip
+    assert curves.index.tolist() == [0, 1, 2]
+    assert curves[["codec", "setting"]].values.tolist() == [["a", 1], ["a", 2], ["b", 1]]
+    assert curves.bpp.iloc[0] == pytest.approx(0.2) and curves.psnr.iloc[0] == 21.0
+    plateau = pd.DataFrame({"bpp": [0.1, 0.2, 0.3, 0.4], "psnr": [20.0, 20.0, 19.0, 21.0]})
+    assert monotone(plateau, "psnr").bpp.tolist() == [0.1, 0.4]  # equal is not better
+
+
+def test_bd_psnr_names_the_bad_curve():
+    good = (R_ANCHOR, A0 + A1 * np.log(R_ANCHOR))
+    with pytest.raises(ValueError, match="^anchor: Bjontegaard deltas need at least 4 points"):
+        bd_psnr(R_ANCHOR[:3], good[1][:3], *good)
+    with pytest.raises(ValueError, match="^test: Bjontegaard deltas need at least 4 points"):
+        bd_psnr(*good, R_ANCHOR[:3], good[1][:3])
+
+
+def test_bd_rate_names_the_bad_curve_and_max_rate_edges():
+    good = (R_ANCHOR, A0 + A1 * np.log(R_ANCHOR))
+    with pytest.raises(ValueError, match="^anchor: Bjontegaard deltas need at least 4 points"):
+        bd_rate(R_ANCHOR[:3], good[1][:3], *good)
+    with pytest.raises(ValueError, match="^test: Bjontegaard deltas need at least 4 points"):
+        bd_rate(*good, R_ANCHOR[:3], good[1][:3])
+    # max_rate must lie above the lowest rate of both curves: at it exactly, an error
+    shifted = np.array([0.06, 0.12, 0.24, 0.48, 0.96])  # starts between the anchor's 0.05, 0.1
+    test = (shifted, T0 + T1 * np.log(shifted))
+    with pytest.raises(ValueError, match=r"max_rate=0.06 is below the lowest rate of a curve"):
+        bd_rate(*good, *test, max_rate=0.06)
+    assert math.isfinite(bd_rate(*good, *test, max_rate=0.08))  # above both first rates
+
+
+@pytest.mark.parametrize(
+    ("rate", "dist", "error"),
+    [
+        ([0.1, 0.2, 0.3, 0.4], [20.0, 21.0, 22.0], "rate and distortion must be 1-D of one length"),
+        ([[0.1, 0.2], [0.3, 0.4]], [[20.0, 21.0], [22.0, 23.0]], "must be 1-D of one length"),
+        ([0.0, 0.2, 0.3, 0.4], [20.0, 21.0, 22.0, 23.0], "rates must be positive and finite"),
+        ([0.1, 0.2, 0.3, np.inf], [20.0, 21.0, 22.0, 23.0], "rates must be positive and finite"),
+        ([0.1, 0.2, 0.3, 0.4], [20.0, np.nan, 22.0, 23.0], "distortions finite"),
+        ([0.1, 0.2, 0.2, 0.4], [20.0, 21.0, 22.0, 23.0], "need distinct rates and a distortion"),
+        ([0.1, 0.2, 0.3, 0.4], [20.0, 21.0, 21.0, 23.0], "strictly increases with rate"),
+    ],
+)
+def test_bd_refuses_a_bad_curve_with_its_reason(rate, dist, error):
+    good = (R_ANCHOR, A0 + A1 * np.log(R_ANCHOR))
+    for bd in (bd_rate, bd_psnr):
+        with pytest.raises(ValueError, match="^test: .*" + error):
+            bd(*good, rate, dist)
+
+
+def test_bd_errors_name_the_method_and_the_missing_overlap():
+    low = (np.array([0.1, 0.2, 0.3, 0.4]), np.array([20.0, 21.0, 22.0, 23.0]))
+    high = (np.array([0.4, 0.8, 1.2, 1.6]), np.array([24.0, 25.0, 26.0, 27.0]))
+    with pytest.raises(ValueError, match="method must be 'pchip' or 'cubic', got 'linear'"):
+        bd_psnr(*low, *low, method="linear")
+    with pytest.raises(ValueError, match="do not overlap; Bjontegaard deltas are undefined"):
+        bd_psnr(*low, *high)  # they touch at 0.4 bpp only: an interval of length 0
+
+
+def test_bd_psnr_cubic_is_the_least_squares_cubic_by_hand():
+    """VCEG-M33's method on curves that are not cubics: each curve's least-squares cubic in
+    log-rate (solved here with numpy's lstsq, not polyfit) integrated over the overlap."""
+    ra, rt = np.array([0.1, 0.2, 0.3, 0.5, 0.7, 1.0]), np.array([0.15, 0.25, 0.4, 0.6, 0.9, 1.2])
+    da, dt = 30 + 3 * np.sqrt(ra) + np.log(ra), 31 + 2 * np.sqrt(rt) + 1.2 * np.log(rt)
+    lo, hi = math.log(0.15), math.log(1.0)
+
+    def mean_of_cubic(r, d):
+        x = np.log(r)
+        c = np.linalg.lstsq(np.vander(x, 4), d, rcond=None)[0]  # c0 x^3 + c1 x^2 + c2 x + c3
+        integral = lambda t: sum(ci * t ** (4 - k) / (4 - k) for k, ci in enumerate(c))  # noqa: E731
+        return (integral(hi) - integral(lo)) / (hi - lo)
+
+    want = mean_of_cubic(rt, dt) - mean_of_cubic(ra, da)
+    assert bd_psnr(ra, da, rt, dt, method="cubic") == pytest.approx(want, abs=1e-9)
+
+
+def test_psnr_at_rate_of_one_point_and_of_none():
+    one = pd.DataFrame({"bpp": [0.3], "psnr": [30.0]})
+    assert psnr_at_rate(one, 0.3) == 30.0 and math.isnan(psnr_at_rate(one, 0.2))
+    assert psnr_at_rate(one, 0.2, outside="clamp") == 30.0
+    with pytest.raises(ValueError, match="^psnr_at_rate: the curve has no points$"):
+        psnr_at_rate(one.iloc[:0], 0.3)

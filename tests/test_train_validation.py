@@ -117,3 +117,6 @@ def test_validation_row_gain_is_against_jpeg_at_each_qualitys_rate(tiny, crops):
     assert columns["val_psnr"] == pytest.approx(val_psnr, abs=1e-6)
     assert columns["val_jpeg_psnr"] == pytest.approx(jpeg_psnr, abs=1e-9)
     assert columns["val_gain_db"] == pytest.approx(val_psnr - jpeg_psnr, abs=1e-6)
+    assert list(columns) == ["val_psnr", "val_ssim", "val_bpp", "val_jpeg_psnr", "val_gain_db"]
+    assert columns["val_ssim"] == pytest.approx(np.mean([r["ssim"] for r in refs]), abs=1e-6)
+    assert per["ssim"] == pytest.approx([r["ssim"] for r in refs], abs=1e-6)
