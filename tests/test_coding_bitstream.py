@@ -373,3 +373,60 @@ def test_size_limits_of_the_input_at_their_edges():
     assert check_input(np.zeros((10, 12), np.uint8), max_pixels=120).shape == (10, 12)
     with pytest.raises(ValueError, match="above the limit of 119"):
         check_input(np.zeros((10, 12), np.uint8), max_pixels=119)
+
+
+def test_describe_model_names_the_model_or_says_it_has_none():
+    from comp_lib.coding.bitstream import describe_model
+
+    assert describe_model("rec32x20", "ab12") == "model 'rec32x20' (fingerprint ab12)"
+    assert describe_model(None, "ab12") == "an unnamed model (fingerprint ab12)"
+
+
+def test_check_input_says_what_is_wrong():
+    """Each refusal of check_input with its whole message; a valid image comes back as is."""
+    from comp_lib.coding.bitstream import check_input
+
+    gray, rgb = np.zeros((8, 9), np.uint8), np.zeros((8, 9, 3), np.uint8)
+    assert check_input(gray) is gray and check_input(rgb) is rgb
+    shape = "image must be 2-D grayscale (H, W) or colour RGB (H, W, 3), got shape "
+    cases = [
+        ([[0]], TypeError, "image must be a numpy.ndarray, got list"),
+        (np.zeros((8, 9, 4), np.uint8), ValueError,
+         shape + "(8, 9, 4) (RGBA? drop or flatten the alpha channel first)"),
+        (np.zeros((8, 9, 2), np.uint8), ValueError, shape + "(8, 9, 2)"),
+        (np.zeros((8, 9), np.uint16), TypeError, "image must have dtype uint8, got uint16; the "
+         "codec codes 8 bits per sample: np.round(image / 257).astype(np.uint8)"),
+        (np.zeros((8, 9), np.float32), TypeError, "image must have dtype uint8, got float32"),
+        (np.zeros((0, 9), np.uint8), ValueError, "image is empty (shape (0, 9))"),
+        (np.zeros((7, 9), np.uint8), ValueError, "image must be at least 8x8, got 7x9"),
+    ]  # fmt: skip
+    for image, error, message in cases:
+        with pytest.raises(error) as err:
+            check_input(image)
+        assert str(err.value) == message
+    with pytest.raises(ValueError) as err:
+        check_input(np.zeros((10, 12), np.uint8), max_pixels=100)
+    assert (
+        str(err.value) == "image of 10x12 = 120 pixels is above the limit of 100 (Codec.max_pixels)"
+    )
+
+
+def test_pack_and_parse_header_say_what_is_wrong():
+    cases = [
+        (lambda: pack_header(8, 8, 10, colour="ycbcr", version=1),
+         "a version 1 header holds neither colour nor a model identity"),
+        (lambda: pack_header(8, 8, 10, version=3), "cannot write bitstream version 3"),
+        (lambda: pack_header(8, 8, 10, colour="rgb"),
+         "colour must be one of ('gray', 'ycbcr', 'ycbcr-cnn'), got 'rgb'"),
+        (lambda: pack_header(8, 8, 10, fingerprint=b"abc"), "fingerprint must be 8 bytes, got 3"),
+        (lambda: parse_header(b""), "bitstream is empty"),
+        (lambda: parse_header(b"C"),
+         "bitstream is truncated: 1 bytes, the header alone needs 9"),
+    ]  # fmt: skip
+    for call, message in cases:
+        with pytest.raises(ValueError) as err:
+            call()
+        assert str(err.value) == message
+    with pytest.raises(TypeError) as err:
+        parse_header("CJR")
+    assert str(err.value) == "data must be bytes, got str"

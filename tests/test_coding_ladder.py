@@ -224,3 +224,11 @@ def test_compress_at_bpp_at_a_budget_met_exactly_and_in_colour(crops):
         <= 1.0
         < len(codec.compress(rgb, q + 1, chroma="cnn")) * 8 / (64 * 128)
     )
+
+
+def test_a_ladder_refuses_a_file_of_a_model_it_does_not_hold(crops):
+    ladder = Ladder({"jpeg": load_model("jpeg")}, [("jpeg", 5)], name="solo")
+    data = load_model("bicubic").compress(crops[0], 10)
+    with pytest.raises(ValueError, match=r"^bitstream was made by model 'bicubic', which is not "
+                       r"on ladder 'solo' \(jpeg\)$"):  # fmt: skip
+        ladder.decompress(data)

@@ -64,3 +64,43 @@ def test_resume_refuses_another_world_size(images, tmp_path):
     torch.save(state | {"world_size": 2}, tmp_path / "last.pt")
     with pytest.raises(ValueError, match="trained by 2 processes"):
         Trainer(TrainConfig(**TINY | dict(epochs=2)), *images, tmp_path).fit(progress=False)
+
+
+@pytest.mark.parametrize("keeps_start", [False, True])
+def test_best_pt_log_and_last_pt_of_a_scripted_run(images, tmp_path, monkeypatch, capsys,
+                                                   keeps_start):  # fmt: skip
+    """Epoch 0 (the starting point) is a candidate for best.pt only if the source keeps it;
+    a tie keeps the earlier epoch; log.csv, best.pt's metadata, last.pt and the progress
+    lines say what the run did."""
+    from comp_lib.coding.checkpoint import weights_fingerprint
+
+    gains = [0.5, -1.0, -1.0, -2.0]  # epochs 0..3
+
+    def scripted(codec, val, qualities, curve):
+        g = gains.pop(0)
+        columns = dict(val_psnr=30.0 + g, val_ssim=0.9, val_bpp=0.5, val_jpeg_psnr=30.0,
+                       val_gain_db=g)  # fmt: skip
+        return columns, {"quality": [10], "psnr": [30.0 + g], "ssim": [0.9], "bpp": [0.5]}
+
+    monkeypatch.setattr(loop, "validation_row", scripted)
+    trainer = Trainer(TrainConfig(**TINY | dict(epochs=3)), *images, tmp_path)
+    trainer.source.log_start, trainer.source.keeps_start = True, keeps_start
+    log = trainer.fit(progress=True)
+    best = Codec.load(tmp_path / "best.pt")
+    assert best.metadata["validation"]["epoch"] == (0 if keeps_start else 1)
+    # log.csv: the returned log, its columns, no index column
+    on_disk = pd.read_csv(tmp_path / "log.csv")
+    assert on_disk.columns.tolist() == loop.LOG_COLUMNS == log.columns.tolist()
+    pd.testing.assert_frame_equal(on_disk, log, check_dtype=False)
+    # best.pt says how it was trained and validated
+    training, validation = best.metadata["training"], best.metadata["validation"]
+    assert training["steps_per_epoch"] == trainer.steps and training["world_size"] == 1
+    assert validation["per_quality"] == {"quality": [10], "psnr": [30.5 if keeps_start else 29.0],
+                                         "ssim": [0.9], "bpp": [0.5]}  # fmt: skip
+    assert validation["machine"] == loop.machine_name(trainer.device)
+    # last.pt: the weights of the last epoch, by fingerprint
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert last["fingerprints"] == [weights_fingerprint(trainer.codec.comcnn, trainer.codec.reccnn)]
+    out = capsys.readouterr().out
+    assert "epoch 0: val 30.500 dB at 0.5000 bpp (+0.500 dB vs JPEG)" in out  # no loss yet
+    assert f"epoch 1: loss {log.loss_rec[1]:.5f}, val 29.000 dB at 0.5000 bpp (-1.000 dB" in out

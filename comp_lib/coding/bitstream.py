@@ -102,11 +102,7 @@ def chroma_quality(quality: int) -> int:
 def check_input(image: object, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise TypeError(f"image must be a numpy.ndarray, got {type(image).__name__}")
-    if image.ndim == 3 and image.shape[2] == 3:
-        colour = True
-    elif image.ndim == 2:
-        colour = False
-    else:
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         hint = (
             " (RGBA? drop or flatten the alpha channel first)" if image.shape[-1:] == (4,) else ""
         )
@@ -131,7 +127,7 @@ def check_input(image: object, max_pixels: int = MAX_PIXELS) -> np.ndarray:
             f"image of {h}x{w} = {h * w} pixels is above the limit of {max_pixels} "
             "(Codec.max_pixels)"
         )
-    return image if colour else jpeg.check_image(image)
+    return image
 
 
 def clean_name(name: str | None) -> str | None:
