@@ -260,7 +260,9 @@ def run_constant(mutant: ConstantMutant, path: str, tests: list[str], workdir: P
                                 timeout=600).returncode  # fmt: skip
         except subprocess.TimeoutExpired:
             return "timeout"
-        return outcome(rc)
+        # pytest's 2 and 4 here: collection or conftest failed, the mutated module does not
+        # even import (the command line itself is fixed and valid)
+        return "killed" if rc in (2, 4) else outcome(rc)
     finally:
         file.write_text(original)
 
@@ -426,15 +428,15 @@ def main() -> None:
               "mutmut": mutmut_version()}  # fmt: skip
     notes = f"""
 Each mutant is the library with one small bug planted: mutmut {mutmut_version()} inside
-functions, each module's mutants against its own tests (the second column of
-`benchmarks/mutation.py`'s targets), and the script's own sweep of module-level constants
+functions, each module's mutants against its own test files (`TARGETS` in
+`benchmarks/mutation.py`), and the script's own sweep of module-level constants
 (n -> n + 1, "XX..XX"). *Killed*: some test failed. *Timeout*: the tests ran past 3x their
 usual time (plus 10 s), a hang, counted apart. *Survived*: every test passed, or no test
 reaches the function. *Equivalent* survivors change nothing a caller can observe; *GPU
 only* ones change nothing on a CPU tensor (CI has no GPU); each is explained in
 `benchmarks/mutation_equivalents.yaml`, and [the survivors](mutation_survivors.md) lists
 every mutant not killed with its diff. The target: at most 10 % of each module's mutants
-survive. This run took {minutes:.0f} min on this machine.
+survive.{"" if args.reuse else f" This run took {minutes:.0f} min on this machine."}
 """
     write_table(table, "mutation", "Mutation testing of the core", notes, params)
     write_table(survivors, "mutation_survivors", "Mutants that no test killed",

@@ -430,3 +430,31 @@ def test_pack_and_parse_header_say_what_is_wrong():
     with pytest.raises(TypeError) as err:
         parse_header("CJR")
     assert str(err.value) == "data must be bytes, got str"
+
+
+def test_parse_header_says_what_is_wrong_with_a_forged_header():
+    import struct
+
+    head = struct.pack(">3sBHHB", MAGIC, 2, 8, 8, 10)  # a version 2 header's first 9 bytes
+    fp, empty = bytes(8), "bitstream is truncated: no JPEG payload after the header"
+    cases = [
+        (pack_header(8, 8, 10, version=1), empty),
+        (head + b"\x00", "bitstream is truncated: 10 bytes, inside the header"),
+        (head + b"\x00\x00", "bitstream is truncated: 11 bytes, the header alone needs 19"),
+        (head + b"\x00\x00" + fp, empty),
+        (head + b"\x03\x00" + fp + b"x", "corrupt header: unknown colour mode 3"),
+        (head + b"\x00\x01\x01" + fp + b"x",
+         "corrupt header: model name '\\x01' is not printable ASCII"),
+        (struct.pack(">3sBHHB", MAGIC, 7, 8, 8, 10) + b"x",
+         "unsupported bitstream version 7 (this reader knows 1, 2)"),
+    ]  # fmt: skip
+    for data, message in cases:
+        with pytest.raises(ValueError) as err:
+            parse_header(data)
+        assert str(err.value) == message
+    with pytest.raises(ValueError) as err:
+        parse_header(pack_header(100, 100, 10) + b"x", max_pixels=1000)
+    assert str(err.value) == (
+        "header announces a 100x100 image (10000 pixels), above the decoder's limit of 1000 "
+        "pixels (corrupt, or set Codec.max_pixels)"
+    )

@@ -227,8 +227,29 @@ def test_compress_at_bpp_at_a_budget_met_exactly_and_in_colour(crops):
 
 
 def test_a_ladder_refuses_a_file_of_a_model_it_does_not_hold(crops):
-    ladder = Ladder({"jpeg": load_model("jpeg")}, [("jpeg", 5)], name="solo")
+    from comp_lib.coding import BitstreamJPEG
+
+    other = BitstreamJPEG()
+    other.name = "other"
+    ladder = Ladder({"jpeg": load_model("jpeg"), "other": other}, [("jpeg", 5), ("other", 9)],
+                    name="duo")  # fmt: skip
     data = load_model("bicubic").compress(crops[0], 10)
     with pytest.raises(ValueError, match=r"^bitstream was made by model 'bicubic', which is not "
-                       r"on ladder 'solo' \(jpeg\)$"):  # fmt: skip
+                       r"on ladder 'duo' \(jpeg, other\)$"):  # fmt: skip
         ladder.decompress(data)
+    # a rung out of range, with the range in the message
+    for bad in (-1, 2):
+        with pytest.raises(ValueError, match=rf"^setting must be a rung 0..1, got {bad}$"):
+            ladder.compress(crops[0], bad)
+
+
+def test_a_ladder_passes_the_chroma_mode_to_its_model():
+    from comp_lib.data import load_image
+    from comp_lib.data.registry import dataset_dir
+
+    rgb = np.ascontiguousarray(load_image(dataset_dir("kodak") / "kodim23.png")[0][:64, :64])
+    model = load_model("rec32x20")
+    ladder = Ladder({"rec32x20": model}, [("rec32x20", 20)])
+    for chroma in ("jpeg", "cnn"):
+        assert ladder.compress(rgb, 0, chroma=chroma) == model.compress(rgb, 20, chroma=chroma)
+    assert ladder.compress(rgb, 0, chroma="cnn") != ladder.compress(rgb, 0)
