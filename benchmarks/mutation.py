@@ -117,15 +117,22 @@ def workdir(target: Target) -> Path:
     return ROOT / ".mutation" / target.label.split(":")[0].replace("/", "_")
 
 
+def copy_project(dest: Path) -> None:
+    """Copy what a test run needs into ``dest``: the package, the tests, what they read
+    (``also_copy``) and ``pyproject.toml``."""
+    dest.mkdir(parents=True)
+    for part in ("comp_lib", "tests", *also_copy()):
+        shutil.copytree(ROOT / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", dest)
+
+
 def prepare(target: Target) -> Path:
     """A fresh copy of the package, the tests and what they read, for ``target``'s run."""
     import tomllib
 
     work = workdir(target)
     shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    for part in ("comp_lib", "tests", *also_copy()):
-        shutil.copytree(ROOT / part, work / part, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_project(work)
     text = (ROOT / "pyproject.toml").read_text()
     config = tomllib.loads(text)["tool"]["mutmut"]
     deselect = [a for a in config["pytest_add_cli_args_test_selection"] if a.startswith("--")]
@@ -277,10 +284,7 @@ def sweep_constants(target: Target, workers: int) -> list[dict]:
         dirs = []
         for i in range(workers):
             d = Path(tmp) / str(i)
-            shutil.copytree(ROOT / "comp_lib", d / "comp_lib")
-            for part in ("tests", *also_copy()):
-                shutil.copytree(ROOT / part, d / part)
-            shutil.copy(ROOT / "pyproject.toml", d)
+            copy_project(d)
             dirs.append(d)
         check = subprocess.run([sys.executable, "-c", "import comp_lib; print(comp_lib.__file__)"],
                                cwd=dirs[0], env=dict(test_env(), PYTHONPATH=str(dirs[0])),
