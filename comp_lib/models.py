@@ -215,6 +215,14 @@ class RecCNN(nn.Module):
         self.body = nn.Sequential(*layers)
         _init_weights(self)
 
+    def init_as_identity(self) -> RecCNN:
+        """Zero the last layer, so that the residual is zero and ``x_hat = x_up``: training
+        starts from the no-learning baseline instead of noise (the warm start). Returns self."""
+        last = [m for m in self.modules() if isinstance(m, nn.Conv2d)][-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]
         m = 2**self.pooling * self.shuffle

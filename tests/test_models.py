@@ -141,3 +141,14 @@ def test_downsample_keeps_the_pixel_grid_for_odd_sizes(bsds_test):
         assert downsample(x).shape[-2:] == ((h + 1) // 2, (w + 1) // 2)
         ref = image[: h - 1, : w - 1]
         assert abs(psnr(ref, odd.clamp(0, 1).numpy()) - psnr(ref, even.clamp(0, 1).numpy())) < 0.2
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(pooling=2), dict(shuffle=2)])
+def test_init_as_identity_makes_reccnn_pass_its_input_through(kwargs):
+    """The warm start: with its last layer at zero, RecCNN's residual is zero, x_hat = x_up."""
+    net = RecCNN(channels=8, depth=4, **kwargs)
+    x = torch.rand(2, 1, 20, 28)
+    with torch.no_grad():
+        assert not torch.equal(net.eval()(x), x)
+        assert net.init_as_identity() is net
+        assert torch.equal(net(x), x)

@@ -140,6 +140,9 @@ def test_epochs_sized_from_a_time_budget_leave_the_weights_as_they_were(tmp_path
     config = BankConfig(qualities=[10], val_quality=[10], epochs=2, steps=0, budget_s=60.0,
                         batch=2, patch=32, channels=8, depth=3, shuffle=1)  # fmt: skip
     source = BankSource(config, crops[:2], [("v", crops[2])], "tiny", device="cpu")
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():  # a fresh post-filter starts as the identity: JPEG alone
+        assert torch.equal(source.codec.reccnn.eval()(x), x)
     loop = Loop(source, tmp_path)
     before = source.codec.state()["reccnn"]
     steps = loop.size_epochs(0.0, progress=False)

@@ -281,8 +281,8 @@ class BankSource(Source):
         if config.init:
             codec = Codec.load(config.init)
         else:
-            codec = Codec(None, RecCNN(channels=config.channels, depth=config.depth,
-                                       shuffle=config.shuffle))  # fmt: skip
+            reccnn = RecCNN(channels=config.channels, depth=config.depth, shuffle=config.shuffle)
+            codec = Codec(None, reccnn.init_as_identity())  # starts as JPEG alone
         self.name, self.keeps_start = name, bool(config.init)  # a fine-tuning run may keep it
         self.metadata = {"name": name, "data": data_info or {}}
         codec.name, codec.metadata = name, self.metadata | {"training": config.to_dict()}

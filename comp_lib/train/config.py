@@ -198,7 +198,8 @@ class BankConfig:
         Factor applied to the learning rate after every epoch.
     init : str, optional
         A shipped model or checkpoint to start from (its ComCNN, if any, stays frozen).
-        Without it a post-filter RecCNN of ``channels`` x ``depth`` starts from scratch.
+        Without it a post-filter RecCNN of ``channels`` x ``depth`` starts from random
+        weights with its last layer at zero: the identity, JPEG alone (the warm start).
     channels : int
         Feature channels of a fresh RecCNN (without ``init``).
     depth : int

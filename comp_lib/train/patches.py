@@ -212,15 +212,9 @@ class Patches(Source):
         elif self.config.warm_start:
             self.warm_start()
 
-    def reccnn_as_identity(self) -> None:
-        """Zero RecCNN's last layer: no residual, so RecCNN starts as the identity."""
-        last = [m for m in self.codec.reccnn.modules() if isinstance(m, nn.Conv2d)][-1]
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-
     def warm_start(self) -> None:
         """Start from the no-learning baseline: ComCNN downsamples, RecCNN is the identity."""
-        self.reccnn_as_identity()
+        self.codec.reccnn.init_as_identity()
         if self.codec.comcnn is not None:
             self.codec.comcnn.init_as_downsampler(self.train_images[:64])
 
@@ -239,7 +233,7 @@ class Patches(Source):
         if not copied:
             raise ValueError(f"init {self.config.init}: no network matches this configuration")
         if "reccnn" not in copied:
-            self.reccnn_as_identity()
+            self.codec.reccnn.init_as_identity()
 
 
 class Trainer(Loop):
