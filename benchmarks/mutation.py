@@ -148,9 +148,13 @@ def run_mutmut(target: Target, patterns: list[str] | None = None) -> None:
     """``mutmut run`` of ``target`` in a fresh copy, or, given ``patterns``, of those mutants
     again in the existing one (after adding tests); its output in ``<copy>/mutants.log``."""
     work = workdir(target) if patterns else prepare(target)
-    if patterns:  # the tests as they are now
-        shutil.rmtree(work / "tests")
-        shutil.copytree(ROOT / "tests", work / "tests")
+    if patterns:
+        # The tests as they are now. mutmut's map of which tests reach which function is made
+        # anew: it is kept otherwise, and an old test that gained a call would not be in it.
+        for tests in (work / "tests", work / "mutants" / "tests"):
+            shutil.rmtree(tests, ignore_errors=True)
+            shutil.copytree(ROOT / "tests", tests)
+        (work / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     cmd = [str(BIN / "mutmut"), "run", *(patterns or [target.pattern])]
     with open(work / "mutants.log", "w") as f:
         subprocess.run(cmd, cwd=work, env=test_env(), stdout=f, stderr=subprocess.STDOUT)

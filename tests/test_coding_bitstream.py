@@ -447,6 +447,8 @@ def test_parse_header_says_what_is_wrong_with_a_forged_header():
          "corrupt header: model name '\\x01' is not printable ASCII"),
         (struct.pack(">3sBHHB", MAGIC, 7, 8, 8, 10) + b"x",
          "unsupported bitstream version 7 (this reader knows 1, 2)"),
+        (b"\xff\xd8\xff" + head[3:] + b"x",  # a plain JPEG file
+         f"not a comp_lib bitstream: magic b'\\xff\\xd8\\xff', expected {MAGIC!r}"),
     ]  # fmt: skip
     for data, message in cases:
         with pytest.raises(ValueError) as err:

@@ -288,3 +288,94 @@ def test_rgb_to_ycbcr_computes_in_the_dtype_asked():
         back = jpeg.ycbcr_to_rgb(ycc, dtype=dtype)
         assert back.dtype == dtype
         np.testing.assert_allclose(back, rgb, atol=1e-3)
+
+
+def test_roundtrip_is_the_real_codec_image_by_image(images):
+    """The training path's JPEG: each image rounded to 8 bits, encoded, decoded, /255, in the
+    input's dtype; the sizes are the files' bytes."""
+    crops = np.stack([im[:40, :56] for im in images[:2]])
+    for dtype in (torch.float32, torch.float64):
+        x = torch.from_numpy(crops).to(dtype)[:, None] / 255
+        x_hat, sizes = jpeg.roundtrip(x, 20)
+        assert x_hat.shape == x.shape and x_hat.dtype == dtype and not x_hat.requires_grad
+        for i, crop in enumerate(crops):
+            data = jpeg.encode(crop, 20)
+            assert sizes[i] == len(data)
+            expect = torch.from_numpy(jpeg.decode(data)).to(dtype) / 255.0
+            assert torch.equal(x_hat[i, 0], expect)
+
+
+def test_the_jpeg_layer_says_exactly_what_is_wrong(image):
+    def message(call, *args, **kwargs):
+        with pytest.raises((TypeError, ValueError)) as err:
+            call(*args, **kwargs)
+        return str(err.value)
+
+    gray = jpeg.encode(image[:8, :8], 50)
+    assert message(jpeg.encode, [[1, 2]], 10) == "image must be a numpy.ndarray, got list"
+    assert message(jpeg.encode, np.zeros((8, 8, 3), np.uint8), 10) == (
+        "image must be 2-D (grayscale H x W), got shape (8, 8, 3); "
+        "convert colour images to grayscale first"
+    )
+    assert message(jpeg.encode, np.zeros((0, 5), np.uint8), 10) == "image is empty (shape (0, 5))"
+    assert message(jpeg.check_quality, 2.5) == "quality must be an integer, got float 2.5"
+    assert message(jpeg.decode, "text") == "data must be bytes, got str"
+    assert message(jpeg.decode, b"") == "JPEG data is empty"
+    assert message(jpeg.decode, gray, expected_size=(4, 16)) == "JPEG image is 8x8, expected 4x16"
+    assert message(jpeg.decode_ycbcr, gray) == "JPEG image is not 3-component YCbCr (mode L)"
+    assert message(jpeg.ycbcr_to_rgb, np.zeros((4, 2))) == (
+        "expected (..., 3) YCbCr values, got shape (4, 2)"
+    )
+    assert message(jpeg.DiffJPEG, rounding="round") == (
+        "rounding must be 'ste', 'cubic' or 'hard', got 'round'"
+    )
+    png = io.BytesIO()  # another format is refused, not decoded
+    Image.fromarray(image[:8, :8]).save(png, format="PNG")
+    assert message(jpeg.decode, png.getvalue()).startswith(
+        f"corrupt or truncated JPEG data ({len(png.getvalue())} bytes): cannot identify image file"
+    )
+
+
+def test_decode_refuses_a_decompression_bomb(image, monkeypatch):
+    """Pillow's bomb warning (over MAX_IMAGE_PIXELS) and error (over twice that) both stop
+    decoding with one message."""
+    data = jpeg.encode(image[:40, :40], 50)  # 1600 pixels
+    for limit in (1000, 500):  # a warning, then an error
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", limit)
+        with pytest.raises(ValueError) as err:
+            jpeg.decode(data)
+        assert str(err.value).startswith("JPEG image too large: Image size (1600 pixels) exceeds")
+
+
+def test_a_one_pixel_image_is_an_image():
+    pixel = np.full((1, 1), 77, np.uint8)
+    assert jpeg.decode(jpeg.encode(pixel, 90)).shape == (1, 1)
+
+
+def test_diffjpeg_defaults_dtype_and_its_dct_matrix():
+    """Quality 10 and straight-through rounding by default; the DCT matrix is the orthonormal
+    DCT-II computed in float64 (then stored as float32) and is not saved with a model; the
+    output keeps the input's dtype."""
+    from scipy.fft import dct
+
+    model = jpeg.DiffJPEG()
+    assert (model.quality, model.rounding) == (10, "ste")
+    expect = torch.from_numpy(dct(np.eye(8), axis=0, norm="ortho")).float()
+    assert torch.equal(model.dct, expect)
+    assert "dct" not in model.state_dict()
+    x = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    for dtype in (torch.float32, torch.float64):
+        assert model(x.to(dtype)).dtype == dtype
+    # diff_round's default is the straight-through estimator: gradient 1
+    t = torch.tensor([0.3, 1.7], requires_grad=True)
+    jpeg.diff_round(t).sum().backward()
+    assert torch.equal(t.grad, torch.ones(2))
+
+
+def test_colour_transforms_take_integer_input_in_the_dtype_asked():
+    """An int64 RGB array in float32 gives float32; uint8 YCbCr planes (as decoded) convert
+    back to RGB without overflowing."""
+    rgb = np.array([[255, 0, 0], [12, 200, 255]], np.int64)
+    assert jpeg.rgb_to_ycbcr(rgb, dtype=np.float32).dtype == np.float32
+    ycc = np.array([[76, 85, 255], [150, 128, 128]], np.uint8)
+    np.testing.assert_array_equal(jpeg.ycbcr_to_rgb(ycc), jpeg.ycbcr_to_rgb(ycc.astype(float)))

@@ -387,6 +387,10 @@ def test_bd_table_by_hand_on_lines():
     assert table.loc["t", "bd_rate_psnr_%"] == pytest.approx(table.loc["t", "bd_rate_ssim_%"])
     deltas = ["bd_rate_psnr_%", "bd_rate_ssim_%", "bd_psnr_db"]
     assert all(math.isnan(x) for x in table.loc["few", deltas])
+    a, t = curves[curves.codec == "JPEG"], curves[curves.codec == "t"]
+    cut = bd_rate(a.bpp, a.psnr, t.bpp, t.psnr, max_rate=0.6)
+    assert table.loc["t", "bd_rate_psnr_%"] == pytest.approx(cut, rel=1e-12)
+    assert abs(cut - bd_rate(a.bpp, a.psnr, t.bpp, t.psnr)) > 0.1  # the cut matters here
     alone = bd_table(curves[curves.codec != "t"])  # every row NaN: floats still, not None
     assert all(math.isnan(x) for x in alone[deltas].to_numpy().ravel())
 
@@ -452,7 +456,8 @@ def test_bd_errors_name_the_method_and_the_missing_overlap():
     high = (np.array([0.4, 0.8, 1.2, 1.6]), np.array([24.0, 25.0, 26.0, 27.0]))
     with pytest.raises(ValueError, match="method must be 'pchip' or 'cubic', got 'linear'"):
         bd_psnr(*low, *low, method="linear")
-    with pytest.raises(ValueError, match="do not overlap; Bjontegaard deltas are undefined"):
+    with pytest.raises(ValueError, match="^the two curves do not overlap; Bjontegaard deltas "
+                       "are undefined$"):  # fmt: skip
         bd_psnr(*low, *high)  # they touch at 0.4 bpp only: an interval of length 0
 
 
@@ -479,3 +484,23 @@ def test_psnr_at_rate_of_one_point_and_of_none():
     assert psnr_at_rate(one, 0.2, outside="clamp") == 30.0
     with pytest.raises(ValueError, match="^psnr_at_rate: the curve has no points$"):
         psnr_at_rate(one.iloc[:0], 0.3)
+
+
+def test_single_precision_curves_give_the_double_precision_answer():
+    """Rates and PSNRs stored as float32 (a table read with a narrow dtype) are computed in
+    float64: the deltas and the PSNR at a rate are exactly those of the float64 curves."""
+    rate = np.array([0.11, 0.23, 0.41, 0.77, 1.31])
+    anchor, test = 24.0 + 3.1 * np.log(rate), 24.9 + 2.9 * np.log(rate * 1.07)
+    r32, a32, t32 = (x.astype(np.float32) for x in (rate, anchor, test))
+    r64, a64, t64 = (x.astype(np.float64) for x in (r32, a32, t32))  # the same values, widened
+    for method in ("pchip", "cubic"):
+        assert bd_rate(r32, a32, r32, t32, method=method) == bd_rate(r64, a64, r64, t64,
+                                                                      method=method)  # fmt: skip
+        assert bd_psnr(r32, a32, r32, t32, method=method) == bd_psnr(r64, a64, r64, t64,
+                                                                      method=method)  # fmt: skip
+    curve32 = pd.DataFrame({"bpp": r32, "psnr": a32})
+    curve64 = pd.DataFrame({"bpp": r64, "psnr": a64})
+    query = np.array([0.17, 0.5, 1.0], dtype=np.float32)
+    got = psnr_at_rate(curve32, query)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, psnr_at_rate(curve64, query.astype(np.float64)))

@@ -534,3 +534,17 @@ def test_corpus(readme):
         f"BSDS300 train ({sizes.loc['bsds300_train']} colour JPEGs) and Train400 "
         f"({sizes.loc['train400_gray180']} grayscale {params['size']}x{params['size']} PNGs)",
     )
+
+
+def test_mutation_testing(readme):
+    """Every module of the last mutation run, with its counts, and the unexplained ones."""
+    table = _table("mutation.csv")
+    survivors = _table("mutation_survivors.csv")
+    assert len(table) == 7, "the last run should cover the seven core modules"
+    for _, row in table.iterrows():
+        explained = row["of which equivalent"] + row["of which GPU only"]
+        _says(readme, f"`{row['module']}` {row['survived']} of {row['mutants']} "
+                      f"({row['survived %']:.1f} %, {explained} explained)")  # fmt: skip
+    alive = survivors[survivors.outcome != "timeout"]
+    unexplained = int(alive.kind.isna().sum() + (alive.kind == "").sum())
+    _says(readme, f"{unexplained} survivors are not explained")

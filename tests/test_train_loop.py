@@ -77,9 +77,9 @@ def test_best_pt_log_and_last_pt_of_a_scripted_run(images, tmp_path, monkeypatch
     gains = [0.5, -1.0, -1.0, -2.0]  # epochs 0..3
 
     def scripted(codec, val, qualities, curve):
-        g = gains.pop(0)
-        columns = dict(val_psnr=30.0 + g, val_ssim=0.9, val_bpp=0.5, val_jpeg_psnr=30.0,
-                       val_gain_db=g)  # fmt: skip
+        g = gains.pop(0)  # the columns in another order than log.csv's: save puts them in order
+        columns = dict(val_gain_db=g, val_jpeg_psnr=30.0, val_bpp=0.5, val_ssim=0.9,
+                       val_psnr=30.0 + g)  # fmt: skip
         return columns, {"quality": [10], "psnr": [30.0 + g], "ssim": [0.9], "bpp": [0.5]}
 
     monkeypatch.setattr(loop, "validation_row", scripted)
@@ -104,3 +104,33 @@ def test_best_pt_log_and_last_pt_of_a_scripted_run(images, tmp_path, monkeypatch
     out = capsys.readouterr().out
     assert "epoch 0: val 30.500 dB at 0.5000 bpp (+0.500 dB vs JPEG)" in out  # no loss yet
     assert f"epoch 1: loss {log.loss_rec[1]:.5f}, val 29.000 dB at 0.5000 bpp (-1.000 dB" in out
+
+
+def test_save_makes_the_ranks_agree_and_refuses_ranks_that_do_not(images, tmp_path, monkeypatch):
+    """Every save copies rank 0's BatchNorm statistics (of the whole codec) to the others,
+    gathers each rank's weights fingerprint (ComCNN's and RecCNN's) and stops when two differ.
+    One process plays two ranks here: ``gather`` answers with a second, different rank."""
+    from comp_lib.coding.checkpoint import weights_fingerprint
+    from comp_lib.train import distributed
+
+    trainer = Trainer(TrainConfig(**TINY | dict(epochs=1, scheme="alternating")), *images,
+                      tmp_path)  # fmt: skip
+    synced, gathered = [], []
+    monkeypatch.setattr(distributed, "sync_buffers", synced.append)
+    trainer.fit(progress=False)
+    assert synced and all(m is trainer.codec for m in synced)
+    expected = weights_fingerprint(trainer.codec.comcnn, trainer.codec.reccnn)
+    assert expected != weights_fingerprint(None, trainer.codec.reccnn)
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert last["fingerprints"] == [expected]
+
+    def two_ranks(obj):
+        gathered.append(obj)
+        return [obj, "0" * 16] if isinstance(obj, str) else [obj, obj]
+
+    monkeypatch.setattr(distributed, "gather", two_ranks)
+    row = dict(trainer.log[-1], epoch=2)
+    with pytest.raises(RuntimeError) as err:
+        trainer.save(row, None)
+    assert str(err.value) == f"the ranks hold different weights: {[expected, '0' * 16]}"
+    assert expected in gathered
