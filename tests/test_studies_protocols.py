@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from comp_lib import jpeg
 from comp_lib.baselines import JPEGCodec
 from comp_lib.coding import BicubicCodec, Ladder
 from comp_lib.data import load_dataset_gray
 from comp_lib.evaluate import evaluate
+from comp_lib.metrics import bpp, psnr
 from comp_lib.rd import at_rates, bd_table, common_range_table, rd_curves
 from comp_lib.studies import ablations, constants, protocols
 from comp_lib.zoo import load_model
@@ -153,3 +155,19 @@ def test_notebook_03_defaults_are_the_constants():
     assert defaults["max_rate"] == constants.MAX_RATE
     assert defaults["fixed_rates"] == list(constants.FIXED_RATES)
     assert set(constants.PAPER_DATASETS) <= set(defaults["datasets"])
+
+
+def test_the_dissertation_jpeg_match_is_the_lowest_quality_reaching_its_psnr(bsds_test):
+    images = [(n, img[:180, :180]) for n, img in bsds_test[:4]]
+    match = protocols.dissertation_jpeg_match(images, qualities=range(40, 96, 5))
+
+    def mean_psnr(q):  # by hand, from Pillow's bytes
+        return np.mean([psnr(img, jpeg.decode(jpeg.encode(img, q))) for _, img in images])
+
+    q = int(match.setting)
+    assert mean_psnr(q) >= constants.DISSERTATION_JPEG["psnr"] > mean_psnr(q - 5)
+    assert match.psnr == pytest.approx(mean_psnr(q))
+    rate = np.mean([bpp(jpeg.encode(img, q), img.shape) for _, img in images])
+    assert match.bpp == pytest.approx(rate)
+    with pytest.raises(ValueError, match=r"no quality of 1\.\.20 reaches 32\.75 dB on these 4"):
+        protocols.dissertation_jpeg_match(images, qualities=range(1, 21))

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from comp_lib.baselines import JPEGCodec
 from comp_lib.evaluate import evaluate, to_compressai_json
 from comp_lib.rd import at_rates, bd_table, common_range_table, psnr_at_rate, rd_curves
 from comp_lib.studies.constants import (
@@ -45,6 +46,7 @@ __all__ = [
     "StandardTables",
     "codec_panels",
     "dissertation_images",
+    "dissertation_jpeg_match",
     "dissertation_rows",
     "dissertation_table",
     "paper_table",
@@ -122,6 +124,38 @@ def dissertation_images(corpus, limit: int | None = None) -> list[tuple[str, np.
     """The corpus's test images at the study's size (180x180, as the dissertation), uint8."""
     pairs = list(zip(corpus.test_names, corpus.test, strict=True))[:limit]
     return [(n, np.round(img * 255).astype(np.uint8)) for n, img in pairs]
+
+
+def dissertation_jpeg_match(
+    images: Images, anchor: str = ANCHOR, qualities: Sequence[int] = range(1, 96)
+) -> pd.Series:
+    """The JPEG setting that matches the dissertation's 32.75 dB: one definition for the study.
+
+    The lowest quality of ``qualities`` whose mean PSNR over ``images`` reaches the
+    dissertation's JPEG figure (:data:`~comp_lib.studies.constants.DISSERTATION_JPEG`), with
+    its mean rate from the real bytes. Notebooks 03 and 04 both call this on the
+    dissertation's images (:func:`dissertation_images`: BSDS300 test at 180x180), so they
+    give one answer.
+
+    Returns
+    -------
+    pandas.Series
+        ``codec`` (``anchor``), ``setting``, ``bpp``, ``psnr``, ``ssim`` (means over images).
+
+    Raises
+    ------
+    ValueError
+        When no quality reaches it (the images are too hard for ``qualities``).
+    """
+    curve = rd_curves(evaluate(JPEGCodec(), images, qualities, anchor, progress=False))
+    reached = curve[curve.psnr >= DISSERTATION_JPEG["psnr"]]
+    if reached.empty:
+        raise ValueError(
+            f"no quality of {list(qualities)[0]}..{list(qualities)[-1]} reaches "
+            f"{DISSERTATION_JPEG['psnr']} dB on these {len(images)} images "
+            f"(the best: {curve.psnr.max():.2f} dB)"
+        )
+    return reached.sort_values("setting").iloc[0][["codec", "setting", "bpp", "psnr", "ssim"]]
 
 
 def dissertation_rows(
