@@ -90,3 +90,13 @@ def test_dissertation_rates(saved):
     assert texts[0] == f"{rates.bpp.iloc[0]:.2f} bpp" and texts[-1] == "bpp not reported"
     assert [t.get_position()[1] for t in fig.axes[0].texts] == list(range(len(rates)))
     assert saved(fig, "04_dissertation_rates") == [("PSNR (dB)", "")]
+
+
+def test_jpeg_is_drawn_the_same_way_everywhere_and_ours_bold():
+    from comp_lib.report.figures import REFERENCE_STYLE, codec_style
+
+    assert codec_style("JPEG") == dict(REFERENCE_STYLE, label="JPEG")
+    assert codec_style("JPEG")["color"] == "black" and codec_style("JPEG")["linestyle"] == "--"
+    assert codec_style("ours")["linewidth"] > 2 * codec_style("WebP")["linewidth"]
+    colours = [codec_style(n)["color"] for n in ("ours", "RecCNN only", "WebP", "AVIF", "JPEG")]
+    assert len(set(colours)) == len(colours)

@@ -17,6 +17,8 @@ from comp_lib.config import figures_dir
 from comp_lib.files import atomic_write
 
 __all__ = [
+    "REFERENCE_STYLE",
+    "codec_style",
     "plot_ablation",
     "plot_dissertation_rates",
     "plot_gain_per_image",
@@ -27,6 +29,44 @@ __all__ = [
     "save_figure",
     "show_images",
 ]
+
+
+#: how the reference codec (JPEG) is drawn in every figure of the study: black, dashed
+REFERENCE_STYLE = dict(color="black", linestyle="--", linewidth=1.6, marker="o", markersize=3)
+#: the study's own codecs (drawn bold); see :mod:`comp_lib.studies.roster`
+OUR_CODECS = ("ours", "ComCNN+RecCNN", "RecCNN only", "ComCNN only")
+#: one colour per codec name, the same in every figure
+_COLOURS = {
+    "ours": "#d62728",
+    "ComCNN+RecCNN": "#1f77b4",
+    "RecCNN only": "#ff7f0e",
+    "ComCNN only": "#9467bd",
+    "bicubic+JPEG": "#8c564b",
+    "WebP": "#2ca02c",
+    "AVIF": "#17becf",
+    "JPEG 2000": "#bcbd22",
+    "JPEG XL": "#e377c2",
+}
+
+
+def codec_style(name: str, reference: str = "JPEG") -> dict:
+    """Matplotlib line keywords for codec ``name``, the same in every figure.
+
+    The ``reference`` is :data:`REFERENCE_STYLE` (black, dashed); the study's own codecs
+    (:data:`OUR_CODECS`) are bold; every other codec is a thin line with small markers in
+    its own colour (a name outside the study's list gets grey).
+
+    Examples
+    --------
+    >>> codec_style("JPEG")["linestyle"]
+    '--'
+    """
+    if name == reference:
+        return dict(REFERENCE_STYLE, label=name)
+    colour = _COLOURS.get(name, "0.5")
+    if name in OUR_CODECS:
+        return dict(color=colour, linestyle="-", linewidth=2.8, marker="o", markersize=4, label=name)
+    return dict(color=colour, linestyle="-", linewidth=1.1, marker=".", markersize=5, label=name)
 
 
 def show_images(
