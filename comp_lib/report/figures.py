@@ -65,7 +65,8 @@ def codec_style(name: str, reference: str = "JPEG") -> dict:
         return dict(REFERENCE_STYLE, label=name)
     colour = _COLOURS.get(name, "0.5")
     if name in OUR_CODECS:
-        return dict(color=colour, linestyle="-", linewidth=2.8, marker="o", markersize=4, label=name)
+        return dict(color=colour, linestyle="-", linewidth=2.8, marker="o", markersize=4,
+                    label=name)  # fmt: skip
     return dict(color=colour, linestyle="-", linewidth=1.1, marker=".", markersize=5, label=name)
 
 
