@@ -42,7 +42,7 @@ def test_report_numbers_come_from_the_tables(reports):
     text = write_readme().read_text()
     bd = pd.read_csv(reports / "tables" / "03_standard_bd.csv")
     for codec, value in zip(bd.codec, bd["bd_rate_psnr_%"], strict=True):
-        assert f"{codec} {value:+.1f}%" in text, codec
+        assert f"{codec} {value:+.2f} %" in text, codec
     fixed = pd.read_csv(reports / "tables" / "03_standard_at_rates.csv")
     at = fixed[(fixed.bpp == 0.3) & (fixed.codec == "JPEG") & fixed.psnr.notna()]
     assert all(f"JPEG {v:.2f} dB" in text for v in at.psnr)
@@ -68,15 +68,15 @@ def test_report_lists_every_ablation_from_its_summary(reports):
     summary.to_csv(reports / "tables" / "04_summary.csv", index=False)
     set_provenance("04_summary", Provenance("abc", "paper", {"budget": {"steps": 9}}))
     text = write_readme().read_text()
-    assert "MSE loss -12.3 ± 0.50% / +0.42 ± 0.01 dB" in text
-    assert "L1 loss -10.0% / +0.30 dB" in text
+    assert "MSE loss -12.34 ± 0.50 % / +0.42 ± 0.01 dB" in text
+    assert "L1 loss -10.00 % / +0.30 dB" in text
     assert "random init BD-rate undefined (no PSNR range shared with JPEG) / -13.60 dB" in text
     assert "(tables/04_pooling.md)" in text and "Smoke profile" not in text
     assert "Provenance: git abc; profile `paper`; parameters" in text
     assert "same small budget" not in text  # no epochs in the budget: not stated
     # findings: pooled seed std sqrt((0.5**2 + 1.0**2) / 2) = 0.79; 3x = 2.4 > the 2.3 gap
     assert "pooled over the 2 distinct repeated variants: 0.79 points" in text
-    assert "best MSE loss (-12.3%), worst L1 loss (-10.0%): 2.3 points apart, within" in text
+    assert "best MSE loss (-12.34 %), worst L1 loss (-10.00 %): 2.34 points apart, within" in text
     rates = pd.read_csv(reports / "tables" / "04_dissertation_rates.csv")
     model, jpeg = rates.iloc[0], rates[rates.variant.str.startswith("JPEG q=")].iloc[0]
     assert f"only at {jpeg.bpp:.3f} bpp ({jpeg.bpp / model.bpp:.1f} times the model's" in text
@@ -92,7 +92,7 @@ def test_report_states_the_rate_range_of_each_bd_rate(reports):
     span = rd_curves(sub).groupby("codec").bpp.agg(["min", "max"])
     lo = max(span.loc["ours", "min"], span.loc["JPEG", "min"])
     hi = min(span.loc["ours", "max"], span.loc["JPEG", "max"], 0.6)
-    assert f"ours {lo:.2f}-{hi:.2f}" in text
+    assert f"ours {lo:.3f}-{hi:.3f}" in text
     assert "Each BD-rate is over the rates" in text
     (reports / "tables" / "03_rows.csv").unlink()  # no rows: no ranges, no error
     assert "Each BD-rate is over the rates" not in write_readme().read_text()
@@ -127,7 +127,7 @@ def test_the_budget_is_read_from_the_parameters(reports):
     assert "same small budget (3 epochs of 7 steps)" in write_readme().read_text()
     (reports / "tables" / "04_summary.json").unlink()  # no provenance: no line, no budget
     text = write_readme().read_text()
-    assert "## Ablations (notebook `04_ablations`)\n\n\n\n" in text
+    assert "what makes the method win\n\nBD-rate (PSNR) against JPEG" in text
     assert "same small budget" not in text
 
 
@@ -150,3 +150,57 @@ def test_report_ranks_every_codec_over_one_common_range(reports):
     assert "(tables/03_standard_bd_common.md)" in text
     (reports / "tables" / "03_standard_bd_common.csv").unlink()  # no table: no section
     assert "To rank every codec over one range" not in write_readme().read_text()
+
+
+def test_the_report_answers_first_with_a_figure_and_the_summary_table(reports):
+    """Issue 17: the answer in three sentences, then the headline figure and the summary
+    table within the first 40 lines; no ``nan``; no table number with more than 3 decimals."""
+    import re
+
+    text = write_readme().read_text()
+    lines = text.splitlines()
+    assert lines[2] == "## The answer"
+    head = "\n".join(lines[:40])
+    assert "![PSNR against bpp on bsds300_test" in head
+    assert (reports / "figures" / "report_headline_rd.png").stat().st_size > 10_000
+    assert "| test set " in head and "framework (ComCNN+RecCNN): BD-rate" in head
+    assert not re.search(r"\bnan\b", text, re.IGNORECASE)
+    for line in lines:
+        if line.startswith("|"):
+            assert not re.search(r"\d\.\d{4,}", line), line
+    bd = pd.read_csv(reports / "tables" / "03_standard_bd.csv")
+    ours = bd[(bd.dataset == "bsds300_test") & (bd.codec == "ours")]["bd_rate_psnr_%"].item()
+    assert f"needs {abs(ours):.2f} % fewer bits than JPEG for the same PSNR on bsds300_test" in (
+        lines[4]
+    )
+
+
+def test_summary_numbers_by_hand(reports):
+    """The summary's BD-rates, gain and best classical codec, read by hand off the tables."""
+    from comp_lib.report.readme import summary_numbers, summary_table
+
+    bd = pd.read_csv(reports / "tables" / "03_standard_bd.csv")
+    fixed = pd.read_csv(reports / "tables" / "03_standard_at_rates.csv")
+    rows = pd.read_csv(reports / "tables" / "03_rows.csv")
+    numbers = summary_numbers(bd, fixed, rows).set_index("dataset")
+    kodak = bd[bd.dataset == "kodak"].set_index("codec")["bd_rate_psnr_%"]
+    at = fixed[(fixed.dataset == "kodak") & (fixed.bpp == 0.3)].set_index("codec").psnr
+    assert numbers.loc["kodak", "ladder_bd"] == kodak["ours"]
+    assert numbers.loc["kodak", "framework_bd"] == kodak["ComCNN+RecCNN"]
+    assert numbers.loc["kodak", "gain_db"] == pytest.approx(at["ours"] - at["JPEG"])
+    classical = kodak[["WebP", "AVIF", "JPEG 2000", "JPEG XL"]]
+    assert numbers.loc["kodak", "classical"] == classical.idxmin()
+    table = summary_table(numbers.reset_index())
+    assert table.iloc[1, 4] == f"{classical.idxmin()}: {classical.min():+.2f} %"
+    numbers.loc["kodak", "gain_db"] = float("nan")
+    assert summary_table(numbers.reset_index()).iloc[1, 3].startswith("not defined: ")
+
+
+def test_format_table_rounds_for_people():
+    from comp_lib.report.readme import format_table
+
+    table = pd.DataFrame({"codec": ["a", "b"], "bpp": [0.12345, float("nan")],
+                          "psnr": [24.0, 31.23456], "quality": [5, 10]})  # fmt: skip
+    text = format_table(table, "not reported")
+    assert "| 0.123 " in text and "| 24.00 " in text and "| 31.23 " in text
+    assert "not reported" in text and "nan" not in text and "| 5 " in text

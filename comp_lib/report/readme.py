@@ -12,15 +12,32 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from comp_lib.baselines import BASELINES
 from comp_lib.config import reports_dir
 from comp_lib.files import atomic_write
+from comp_lib.rd import rd_curves
+from comp_lib.report.figures import plot_headline_rd, save_figure
 from comp_lib.report.tables import Provenance, read_provenance, read_table
-from comp_lib.studies.constants import DISSERTATION_JPEG
+from comp_lib.studies.constants import ANCHOR, DISSERTATION_JPEG
+from comp_lib.studies.roster import COMCNN_RECCNN, OURS, RECCNN_ONLY
 
-__all__ = ["ablation_findings", "write_readme"]
+#: the classical codecs the study compares with (every baseline but the anchor)
+CLASSICAL = tuple(name for name in BASELINES if name != ANCHOR)
+
+__all__ = [
+    "CLASSICAL",
+    "TERMS",
+    "ablation_findings",
+    "dissertation_findings",
+    "format_table",
+    "summary_numbers",
+    "summary_table",
+    "write_readme",
+]
 
 
 def _read(name: str) -> pd.DataFrame | None:
@@ -42,18 +59,150 @@ def _parameter(source: Provenance | None, *keys: str):
     return value
 
 
-def _fmt(value: float, spec: str = ".2f") -> str:
+def _fmt(value: float, spec: str = ".2f", missing: str = "not defined") -> str:
     return (
-        "n/a"
+        missing
         if value is None or (isinstance(value, float) and math.isnan(value))
         else format(value, spec)
     )
 
 
+#: decimals of a report table's column, by what it holds (dB and % to 2, bpp and SSIM to 3)
+_DECIMALS = {"bpp": 3, "ssim": 3, "ms": 1, "seconds": 1, "minutes": 1}
+
+
+def _decimals(column: str) -> int:
+    name = str(column).lower()
+    for key, decimals in _DECIMALS.items():
+        if key in name:
+            return decimals
+    return 2
+
+
+def format_table(table: pd.DataFrame, missing: str = "not defined") -> str:
+    """``table`` as markdown for people: dB and % to 2 decimals, bpp and SSIM to 3, times
+    to 1 (by column name), integers as they are, and ``missing`` (say why) for NaN."""
+
+    def cell(value, column):
+        if isinstance(value, (float, np.floating)):
+            if math.isnan(value):
+                return missing
+            return f"{value:.{_decimals(column)}f}"
+        return value
+
+    shown = table.copy().astype(object)
+    for column in table.columns:
+        shown[column] = [cell(v, column) for v in table[column]]
+    return shown.to_markdown(index=False, disable_numparse=True)
+
+
+def _overlaps(rows: pd.DataFrame | None, max_rate: float) -> dict:
+    """(dataset, codec) -> (lowest, highest) bpp over which its BD-rate against JPEG is
+    computed: the rates its mean curve and JPEG's both cover, up to ``max_rate``."""
+    spans = {}
+    if rows is None or "dataset" not in rows:
+        return spans
+    for dataset, sub in rows.groupby("dataset", sort=False):
+        span = rd_curves(sub).groupby("codec").bpp.agg(["min", "max"])
+        if ANCHOR not in span.index:
+            continue
+        lo_j, hi_j = span.loc[ANCHOR]
+        for codec, (lo, hi) in span.drop(index=ANCHOR).iterrows():
+            spans[dataset, codec] = (max(lo, lo_j), min(hi, hi_j, max_rate))
+    return spans
+
+
+def summary_numbers(
+    bd: pd.DataFrame, fixed: pd.DataFrame, rows: pd.DataFrame | None, rate: float = 0.3
+) -> pd.DataFrame:
+    """The numbers of the report's summary, one row per test set (in ``bd``'s order).
+
+    Columns: ``dataset``; ``framework_bd``, ``framework_lo``, ``framework_hi`` (the paper's
+    framework, ComCNN+RecCNN: BD-rate against JPEG by PSNR, %, and the bpp range it covers);
+    the same three for the ladder (``ladder_*``, "ours"); ``gain_db`` (the ladder's PSNR
+    minus JPEG's at ``rate`` bpp); ``classical`` and ``classical_bd`` (the classical codec
+    with the lowest BD-rate). NaN (or "") where a codec was not run or a curve does not
+    reach the rate.
+    """
+    spans = _overlaps(rows, float(bd.max_rate.max()))
+    out = []
+    for dataset, sub in bd.groupby("dataset", sort=False):
+        by = sub.set_index("codec")["bd_rate_psnr_%"]
+        row = {"dataset": dataset}
+        for key, codec in (("framework", COMCNN_RECCNN), ("ladder", OURS)):
+            lo, hi = spans.get((dataset, codec), (math.nan, math.nan))
+            row |= {f"{key}_bd": by.get(codec, math.nan), f"{key}_lo": lo, f"{key}_hi": hi}
+        at = fixed[(fixed.dataset == dataset) & np.isclose(fixed.bpp, rate)]
+        at = at.set_index("codec").psnr
+        row["gain_db"] = at.get(OURS, math.nan) - at.get(ANCHOR, math.nan)
+        classical = by[[c for c in CLASSICAL if c in by.index]].dropna()
+        row["classical"] = classical.idxmin() if len(classical) else ""
+        row["classical_bd"] = classical.min() if len(classical) else math.nan
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def summary_table(numbers: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
+    """:func:`summary_numbers` as text for people: one column per question."""
+
+    def bd_over(r, key):
+        value, lo, hi = r[f"{key}_bd"], r[f"{key}_lo"], r[f"{key}_hi"]
+        if math.isnan(value):
+            return "not measured"
+        return f"{value:+.2f} % ({lo:.3f}-{hi:.3f} bpp)"
+
+    return pd.DataFrame({
+        "test set": numbers.dataset,
+        f"framework ({COMCNN_RECCNN}): BD-rate": [bd_over(r, "framework")
+                                                  for _, r in numbers.iterrows()],
+        f'ladder ("{OURS}"): BD-rate': [bd_over(r, "ladder") for _, r in numbers.iterrows()],
+        f"ladder's gain at {rate:g} bpp": [
+            "not defined: a curve stops below it" if math.isnan(g) else f"{g:+.2f} dB"
+            for g in numbers.gain_db],
+        "best classical codec: BD-rate": [
+            f"{c}: {v:+.2f} %" if c else "not measured"
+            for c, v in zip(numbers.classical, numbers.classical_bd, strict=True)],
+    })  # fmt: skip
+
+
+def _answer(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
+    """The report's answer in three sentences, read off :func:`summary_numbers`."""
+    ladder = numbers.set_index("dataset").ladder_bd.dropna()
+    if ladder.empty:
+        return []
+    top = numbers.iloc[0]
+    wins = int((ladder < 0).sum())
+    verdict = "Yes" if wins == len(ladder) else "Not everywhere" if wins else "No"
+    others = ", ".join(f"{d} {v:+.2f} %" for d, v in ladder.drop(top.dataset).items())
+    gain = "" if math.isnan(top.gain_db) else f", and it gains {top.gain_db:+.2f} dB at 0.3 bpp"
+    out = [
+        f"**{verdict}: at equal bits per pixel (counted from the real bytes) the study's codec "
+        f"beats JPEG on {wins} of {len(ladder)} test sets.** Its ladder (\"{OURS}\": the best "
+        f"shipped model at each rate) needs {abs(top.ladder_bd):.2f} % "
+        f"{'fewer' if top.ladder_bd < 0 else 'more'} bits than JPEG for the same PSNR on "
+        f"{top.dataset} (BD-rate {top.ladder_bd:+.2f} % over {top.ladder_lo:.3f}-"
+        f"{top.ladder_hi:.3f} bpp{'; ' + others if others else ''}){gain}."
+    ]
+    by = bd[bd.dataset == top.dataset].set_index("codec")["bd_rate_psnr_%"]
+    if not math.isnan(top.framework_bd) and RECCNN_ONLY in by.index:
+        out.append(
+            f"Jiang et al.'s framework itself ({COMCNN_RECCNN}) gives {top.framework_bd:+.2f} % "
+            f"over the low rates it reaches ({top.framework_lo:.3f}-{top.framework_hi:.3f} bpp); "
+            f"above those the ladder's gain is a post-filter's ({RECCNN_ONLY}: plain JPEG, "
+            f"then RecCNN, {by[RECCNN_ONLY]:+.2f} % on its own)."
+        )
+    better = by[[c for c in CLASSICAL if c in by.index]].dropna()
+    better = better[better < top.ladder_bd].sort_values()
+    if len(better):
+        listed = " and ".join(f"{c} ({v:+.2f} %)" for c, v in better.items())
+        out.append(f"What still beats it on {top.dataset}: {listed}, codecs with no learning.")
+    else:
+        out.append(f"No classical codec of the study beats it on {top.dataset}.")
+    return [" ".join(out), ""]
+
+
 def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
     """Per dataset, the rates over which each codec's BD-rate against JPEG is computed."""
-    from comp_lib.rd import rd_curves
-
     if rows is None or "dataset" not in rows:
         return []
     lines = [
@@ -63,16 +212,10 @@ def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
         "rates only. The ranges (bpp):",
         "",
     ]
-    for dataset, sub in rows.groupby("dataset", sort=False):
-        curves = rd_curves(sub)
-        span = curves.groupby("codec").bpp.agg(["min", "max"])
-        if "JPEG" not in span.index:
-            continue
-        lo_j, hi_j = span.loc["JPEG"]
-        parts = [
-            f"{codec} {max(lo, lo_j):.2f}-{min(hi, hi_j, max_rate):.2f}"
-            for codec, (lo, hi) in span.drop(index="JPEG").iterrows()
-        ]
+    spans = _overlaps(rows, max_rate)
+    for dataset in dict.fromkeys(d for d, _ in spans):
+        parts = [f"{codec} {lo:.3f}-{hi:.3f}" for (d, codec), (lo, hi) in spans.items()
+                 if d == dataset]  # fmt: skip
         lines.append(f"- {dataset}: " + ", ".join(parts) + ".")
     return [*lines, ""]
 
@@ -157,7 +300,7 @@ def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, sub in bd.groupby("dataset", sort=False):
         ranked = sub.sort_values("bd_rate_psnr_%")
-        parts = [f"{r.codec} {_fmt(r['bd_rate_psnr_%'], '+.1f')}%" for _, r in ranked.iterrows()]
+        parts = [f"{r.codec} {_fmt(r['bd_rate_psnr_%'], '+.2f')} %" for _, r in ranked.iterrows()]
         lines.append(f"- **{dataset}**: BD-rate (PSNR) against JPEG: " + ", ".join(parts) + ".")
         at = fixed[(fixed.dataset == dataset) & (fixed.bpp == 0.3)].set_index("codec")
         if "ours" in at.index and "JPEG" in at.index:
@@ -176,7 +319,7 @@ def _ablations() -> list[str]:
     if summary is None:
         return []
     source = read_provenance("04_summary")
-    out = ["## Ablations (notebook `04_ablations`)", "", _line(source), ""]
+    out = ["### 04 · Ablations: why the dissertation lost, what makes the method win", ""]
     if source is not None and source.profile == "smoke":
         out += ["**Smoke profile: a few training steps per run; these check the pipeline and "
                 "are not results.**", ""]  # fmt: skip
@@ -193,7 +336,7 @@ def _ablations() -> list[str]:
     def bd(r) -> str:
         if math.isnan(r["bd_rate_psnr_%_mean"]):  # bd_rate raised: no PSNR range in common
             return "BD-rate undefined (no PSNR range shared with JPEG)"
-        return f"{cell(r, 'bd_rate_psnr_%', '+.1f')}%"
+        return f"{cell(r, 'bd_rate_psnr_%', '+.2f')} %"
 
     for ablation, sub in summary.groupby("ablation", sort=False):
         parts = [f"{r.variant} {bd(r)} / {cell(r, 'gain_at_0.3_db', '+.2f')} dB"
@@ -204,12 +347,12 @@ def _ablations() -> list[str]:
     if cost is not None:
         out += ["", "RecCNN size against cost, each network's decode re-timed one after another "
                 "([table](tables/04_size_cost.md), [figure](figures/04_size_cost.png)):", "",
-                cost.to_markdown(index=False)]  # fmt: skip
+                format_table(cost)]  # fmt: skip
     rates = _read("04_dissertation_rates")
     if rates is not None:
         out += ["", "The dissertation's comparison with its rates "
                 "([table](tables/04_dissertation_rates.md)):", "",
-                rates.to_markdown(index=False)]  # fmt: skip
+                format_table(rates, "not reported")]  # fmt: skip
     return out + ["", "### What the ablations say", "", *ablation_findings(summary, rates, source)]
 
 
@@ -276,10 +419,17 @@ def ablation_findings(
             else ", clearly apart" if gap > CLEAR_SPREADS * noise
             else ", within the seed noise"
         )  # fmt: skip
-        out.append(f"- **{ablation}**: best {best.variant} ({best[f'{col}_mean']:+.1f}%), "
-                   f"worst {worst.variant} ({worst[f'{col}_mean']:+.1f}%): {gap:.1f} points "
+        out.append(f"- **{ablation}**: best {best.variant} ({best[f'{col}_mean']:+.2f} %), "
+                   f"worst {worst.variant} ({worst[f'{col}_mean']:+.2f} %): {gap:.2f} points "
                    f"apart{verdict}.")  # fmt: skip
     out.append("")
+    return out + dissertation_findings(rates)
+
+
+def dissertation_findings(rates: pd.DataFrame | None) -> list[str]:
+    """What ``04_dissertation_rates`` says: the rate JPEG needed for the dissertation's
+    32.75 dB against its model's rate, and the faults that alone cost more than 1 dB."""
+    out = []
     if rates is None or rates.empty:
         return out
     model, jpeg = rates.iloc[0], rates[rates.variant.str.startswith("JPEG q=")]
@@ -304,35 +454,126 @@ def ablation_findings(
     return out
 
 
-def write_readme() -> Path:
-    """Build ``reports/README.md`` from whatever tables exist; return its path."""
-    out = [
-        "# comp-study: the report",
-        "",
-        "Generated by `make report` (`python -m comp_lib.pipeline`) from the tables under "
-        "[`tables/`](tables) and the executed notebooks under `notebooks/` (not committed; "
-        "rerun to get them). Every number below is read from the table it links to.",
+#: the report's definitions of the study's own names, so that no internal name goes unexplained
+TERMS = [
+    f"**{COMCNN_RECCNN}** (the paper's framework): ComCNN halves the image, JPEG codes the "
+    "compact image, bicubic x2 and RecCNN restore it (shipped model `rec32x20n`: RecCNN of "
+    "32 channels x 20 layers).",
+    f"**{RECCNN_ONLY}** (a post-filter): plain JPEG at full size, then a RecCNN removes its "
+    "artefacts (shipped `post64s2lo` for low qualities, `post64s2hi` for high ones: 64 "
+    "channels x 20 layers working at half resolution, stride 2).",
+    f'**ladder** (\"{OURS}\"): a list of *rungs*, each a shipped model at one inner JPEG '
+    "quality, sorted by rate and chosen on validation images (never on test images); "
+    "`comp-lib compress --bpp` takes the highest rung whose real bytes fit.",
+    "**BD-rate**: the mean change in bits against JPEG for the same PSNR, over the rates "
+    "both curves cover (Bjontegaard; negative saves bits); **BD-PSNR**: the mean PSNR "
+    "change at the same rate.",
+]
+
+#: the tables whose provenance the appendix lists, with what made them
+_PROVENANCE = [
+    ("00_corpus_summary", "00 data"),
+    ("01_method_summary", "01 method"),
+    ("02_training_log", "02 training"),
+    ("03_standard_bd", "03 evaluation"),
+    ("04_summary", "04 ablations"),
+]
+
+
+def _headline_figure(rows: pd.DataFrame, numbers: pd.DataFrame, max_rate: float) -> list[str]:
+    """Draw the headline RD figure of the first test set; return the lines that show it."""
+    dataset = numbers.dataset.iloc[0]
+    curves = rd_curves(rows[rows.dataset == dataset])
+    best = numbers.classical.iloc[0]
+    codecs = [ANCHOR, COMCNN_RECCNN, OURS, *([best] if best else [])]
+    labels = {ANCHOR: f"{ANCHOR} (the anchor)", COMCNN_RECCNN: f"{COMCNN_RECCNN} (the paper's)",
+              OURS: f"{OURS} (the ladder)", best: f"{best} (best classical codec)"}  # fmt: skip
+    fig = plot_headline_rd(curves, codecs, max_rate, f"{dataset}, grayscale, mean over images",
+                           labels)  # fmt: skip
+    save_figure(fig, "report_headline_rd")
+    plt.close(fig)
+    return [
+        f"![PSNR against bpp on {dataset}: JPEG, the paper's framework, the ladder and "
+        f"{best or 'no classical codec'}](figures/report_headline_rd.png)",
         "",
     ]
+
+
+def _details_00_01_02() -> list[str]:
+    out = []
+    corpus = _read("00_corpus_summary")
+    if corpus is not None:
+        out += ["### 00 · Data ([table](tables/00_corpus_summary.md))", "",
+                "Images per source and split (the validation images choose the ladder; no "
+                "model trains on them):", "", format_table(corpus), ""]  # fmt: skip
+    method = _read("01_method_summary")
+    if method is not None:
+        out += ["### 01 · The method on one image ([table](tables/01_method_summary.csv), "
+                "[figure](figures/01_method_vs_jpeg.png))", "", format_table(method), ""]
+    log = _read("02_training_log")
+    if log is not None and "val_gain_db" in log and len(log):
+        last, best = log.iloc[-1], log.loc[log.val_gain_db.idxmax()]
+        out += ["### 02 · Training ([log](tables/02_training_log.csv), "
+                "[figure](figures/02_training_curves.png))", "",
+                f"This profile's demonstration run: {len(log)} epochs; gain over JPEG at equal "
+                f"rate on the validation images {last.val_gain_db:+.2f} dB at the last epoch, "
+                f"{best.val_gain_db:+.2f} dB at its best (epoch {int(best.epoch)}). The "
+                "shipped models were trained far longer by the same code (their model cards "
+                "in `comp_lib/weights/`).", ""]  # fmt: skip
+    return out
+
+
+def _appendix(source: Provenance | None) -> list[str]:
+    """Provenance of every section's table and the pipeline's time."""
+    out = ["## Appendix: provenance", "",
+           "Generated by `make report` (`python -m comp_lib.pipeline`) from the tables under "
+           "[`tables/`](tables) and the executed notebooks under `notebooks/` (not committed; "
+           "rerun to get them). Every number above is read from the table it links to; what "
+           "made each table:", ""]  # fmt: skip
+    for name, label in _PROVENANCE:
+        line = _line(read_provenance(name))
+        if line:
+            out += [f"- {label} (`{name}`): {line}"]
+    return [*out, "", *_pipeline_time(source)]
+
+
+def write_readme() -> Path:
+    """Build ``reports/README.md`` from whatever tables exist; return its path.
+
+    In this order: the answer in three sentences, the headline RD figure and the summary
+    table, the dissertation's figure, the terms, then each notebook's details, the
+    benchmarks and the provenance appendix.
+    """
+    out = ["# comp-study: the report", ""]
     source, rows = read_provenance("03_standard_bd"), _read("03_rows")
-    out += _pipeline_time(source)
     bd, fixed = _read("03_standard_bd"), _read("03_standard_at_rates")
+    smoke = source is not None and source.profile == "smoke"
+    if bd is not None and fixed is not None:
+        numbers = summary_numbers(bd, fixed, rows)
+        max_rate = float(bd.max_rate.max())
+        out += ["## The answer", ""]
+        if smoke:
+            out += ["**These tables come from the smoke profile (a few images per dataset): they "
+                    "check the pipeline and are not results.** Run `make report` for the default "
+                    "profile.", ""]  # fmt: skip
+        out += _answer(numbers, bd)
+        if rows is not None and "dataset" in rows:
+            out += _headline_figure(rows, numbers, max_rate)
+        out += [f"BD-rates by PSNR against JPEG up to {max_rate:g} bpp, over the rates each "
+                "curve covers; grayscale, mean curves over each test set "
+                "([table](tables/03_standard_bd.md)):", "",
+                format_table(summary_table(numbers)), ""]  # fmt: skip
+    rates = _read("04_dissertation_rates")
+    if rates is not None:
+        out += ["![Why the dissertation lost: its model and JPEG's 32.75 dB on JPEG's RD "
+                "curve](figures/04_dissertation_rd.png)", "",
+                *dissertation_findings(rates)]  # fmt: skip
+    out += ["Terms:", "", *[f"- {t}" for t in TERMS], ""]
+    out += ["## Details, notebook by notebook", "", *_details_00_01_02()]
     if bd is not None and fixed is not None:
         out += [
-            "## Equal-rate comparison (notebook `03_evaluation`)",
+            "### 03 · Evaluation at equal rate",
             "",
-            _line(source),
-            "",
-            *(
-                [
-                    "**These tables come from the smoke profile (a few images per dataset): they "
-                    "check the pipeline and are not results.** Run `make report` for the default "
-                    "profile.",
-                    "",
-                ]
-                if source is not None and source.profile == "smoke"
-                else []
-            ),
             *_headline(bd, fixed),
             "",
             *_ladder_note(rows, source),
@@ -345,42 +586,30 @@ def write_readme() -> Path:
         ]
         for dataset in bd.dataset.unique():
             out.append(f"![RD curves on {dataset}](figures/03_rd_{dataset}.png)")
-        out += ["", "![crops at about 0.3 bpp](figures/03_crops.png)", ""]
+        out += ["", "![crops at matched rates](figures/03_crops.png)", ""]
     diss = _read("03_dissertation")
     if diss is not None:
         out += [
-            "## The dissertation's protocol, with rates ([table](tables/03_dissertation.md))",
+            "#### The dissertation's protocol, with rates ([table](tables/03_dissertation.md))",
             "",
-            diss.to_markdown(index=False),
+            format_table(diss, "not reported"),
             "",
         ]
         here = diss[diss.codec.str.startswith("JPEG q=")]
         if len(here):
             r = here.iloc[0]
             out += [
-                f"The JPEG setting closest to the dissertation's {DISSERTATION_JPEG['psnr']:g} dB "
-                f"here is {r.codec}: "
-                f"{_fmt(r.psnr)} dB / SSIM {_fmt(r.ssim, '.3f')} at {_fmt(r.bpp, '.2f')} bpp. "
+                f"The JPEG setting that matches the dissertation's {DISSERTATION_JPEG['psnr']:g} "
+                f"dB here is {r.codec}: "
+                f"{_fmt(r.psnr)} dB / SSIM {_fmt(r.ssim, '.3f')} at {_fmt(r.bpp, '.3f')} bpp. "
                 "The dissertation compared at whatever rate that was, without saying.",
                 "",
             ]
     paper = _read("03_paper")
     if paper is not None:
-        out += [
-            "## Jiang et al.'s protocol ([table](tables/03_paper.md))",
-            "",
-            paper.to_markdown(index=False),
-            "",
-        ]
+        out += ["#### Jiang et al.'s protocol ([table](tables/03_paper.md))", "",
+                format_table(paper), ""]  # fmt: skip
     out += _ablations()
-    corpus = _read("00_corpus_summary")
-    if corpus is not None:
-        out += [
-            "## Data ([table](tables/00_corpus_summary.md), notebook `00_preprocessing`)",
-            "",
-            corpus.to_markdown(index=False),
-            "",
-        ]
     speed = [
         ("codec_speed.md", "codec speed"),
         ("train_speed.md", "training throughput"),
@@ -400,5 +629,6 @@ def write_readme() -> Path:
     if links:
         out += ["## Benchmarks (`make benchmarks`)", "", ", ".join(links) + ".", "",
                 *_eval_speed()]  # fmt: skip
+    out += _appendix(source)
     path = reports_dir() / "README.md"
     return atomic_write(path, "\n".join(out))
