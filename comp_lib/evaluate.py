@@ -28,6 +28,7 @@ from comp_lib.rd import envelope, rd_curves
 
 __all__ = [
     "ROW_COLUMNS",
+    "at_equal_rate",
     "choose_ladder",
     "evaluate",
     "ladder_rows",
@@ -202,3 +203,49 @@ def to_compressai_json(curves: pd.DataFrame, name: str, description: str, path=N
     if path is not None:
         atomic_write(path, json.dumps(result, indent=2))
     return result
+
+
+def at_equal_rate(codecs: dict, image: np.ndarray, target_bpp: float) -> list[dict]:
+    """Each codec near ``target_bpp``, and plain JPEG at the rate they reached.
+
+    Each codec (name -> :class:`~comp_lib.coding.RateCodec`, e.g. a
+    :class:`~comp_lib.coding.Codec`) codes ``image`` at the highest setting whose real
+    bytes fit ``target_bpp`` (:func:`comp_lib.coding.compress_at_bpp`); then JPEG codes
+    it at the quality whose real bytes come nearest to the mean of their rates
+    (:func:`comp_lib.jpeg.quality_for_bpp`), so that every reconstruction is compared
+    at (nearly) the same rate.
+
+    Parameters
+    ----------
+    codecs : dict
+        Name -> codec; ``"JPEG"`` is reserved for the anchor.
+    image : numpy.ndarray
+        ``(H, W)`` uint8 image.
+    target_bpp : float
+        The rate budget in bits per pixel of the real bytes.
+
+    Returns
+    -------
+    list of dict
+        One per codec, in order, then JPEG: ``codec``, ``setting`` (inner or JPEG
+        quality), ``bytes``, ``bpp``, ``psnr``, ``x_hat`` (the decoded uint8 image).
+    """
+    from comp_lib import jpeg
+    from comp_lib.coding import compress_at_bpp
+
+    if "JPEG" in codecs:
+        raise ValueError("the name 'JPEG' is the anchor's; give the codec another name")
+    coded = []  # (name, setting, bytes, decoder)
+    for name, codec in codecs.items():
+        data, setting = compress_at_bpp(codec, image, target_bpp)
+        coded.append((name, setting, data, codec.decompress))
+    rates = [bpp(data, image.shape) for _, _, data, _ in coded]
+    quality, data = jpeg.quality_for_bpp(image, float(np.mean(rates)) if rates else target_bpp)
+    coded.append(("JPEG", quality, data, jpeg.decode))
+    out = []
+    for name, setting, data, decode in coded:
+        x_hat = decode(data)
+        rate = bpp(data, image.shape)
+        out.append(dict(codec=name, setting=int(setting), bytes=len(data), bpp=rate,
+                        psnr=psnr(image, x_hat), x_hat=x_hat))  # fmt: skip
+    return out
