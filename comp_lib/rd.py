@@ -14,7 +14,9 @@ Every comparison of the study at *equal rate* goes through this module:
   :func:`bd_table` (every codec against an anchor), :func:`common_range_table`
   (one range of rates for every codec);
 * :func:`envelope`, the best of several codecs at each rate (a ladder's rungs);
-* :func:`at_rates` and :func:`per_image_gain`, built on :func:`psnr_at_rate`.
+* :func:`at_rates` and :func:`per_image_gain`, built on :func:`psnr_at_rate`;
+* :func:`bd_rate_per_image` (one BD-rate per image, as common test conditions report
+  it) and :func:`crossing_rates` / :func:`stops_beating` (where two curves cross).
 """
 
 from __future__ import annotations
@@ -31,13 +33,17 @@ __all__ = [
     "at_rates",
     "bd_psnr",
     "bd_rate",
+    "bd_rate_per_image",
     "bd_table",
     "common_range_table",
+    "crossing_rates",
     "envelope",
     "monotone",
     "per_image_gain",
     "psnr_at_rate",
     "rd_curves",
+    "stops_beating",
+    "upper_points",
 ]
 
 #: What :func:`psnr_at_rate` returns outside a curve's range of rates.
@@ -349,3 +355,125 @@ def bd_psnr(
     lr_max = None if max_rate is None else math.log(max_rate)
     lr_min = None if min_rate is None else math.log(min_rate)
     return _delta(lr_a, d_a, lr_t, d_t, method, lr_max, lr_min)
+
+
+# ------------------------------------------------------------ per image, and crossings
+
+
+def upper_points(curve: pd.DataFrame, metric: str = "psnr") -> pd.DataFrame:
+    """The points of one curve that a Bjontegaard integral can use, sorted by rate.
+
+    :func:`monotone` after keeping, among points of one rate, the best one: on a single
+    image two settings can write the same number of bytes (JPEG at quality 1 and 2 on a
+    flat 180x180 image), which a mean curve hides and which :func:`bd_rate` refuses.
+    """
+    best_first = curve.sort_values(["bpp", metric], ascending=[True, False], kind="stable")
+    return monotone(best_first.drop_duplicates("bpp"), metric)
+
+
+def bd_rate_per_image(
+    rows: pd.DataFrame,
+    codec: str,
+    anchor: str = "JPEG",
+    max_rate: float | None = None,
+    metric: str = "psnr",
+    method: str = "pchip",
+) -> pd.DataFrame:
+    """BD-rate of ``codec`` against ``anchor`` on each image: its curve against the anchor's.
+
+    The way codec standardisation's common test conditions report it (one BD-rate per
+    test image, then their mean): unlike the BD-rate of two *mean* curves
+    (:func:`bd_table`), it does not depend on how a codec's settings spread over the
+    images. Each image's points are :func:`upper_points`; :func:`bd_rate` as everywhere.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Per-image rows (:func:`comp_lib.evaluate.evaluate`): ``image``, ``codec``, ``bpp``,
+        ``metric``, and ``dataset`` when several test sets are mixed (images are then told
+        apart by dataset and name).
+    max_rate : float, optional
+        As :func:`bd_rate`: compare up to this rate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per image that both codecs coded, in the rows' order: (``dataset``,)
+        ``image``, ``codec``, ``anchor``, ``max_rate``, ``bd_rate_<metric>_%`` (NaN where
+        not defined) and ``reason`` (empty, or why it is not defined: too few distinct
+        points on a curve, curves that do not overlap, ...).
+    """
+    keys = ["dataset", "image"] if "dataset" in rows else ["image"]
+    both = rows[rows.codec.isin([codec, anchor])]
+    label = f"bd_rate_{metric}_%"
+    out = []
+    for key, sub in both.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        ref, test = sub[sub.codec == anchor], sub[sub.codec == codec]
+        if ref.empty or test.empty:
+            continue
+        a, t = upper_points(ref, metric), upper_points(test, metric)
+        row = dict(zip(keys, key, strict=True), codec=codec, anchor=anchor, max_rate=max_rate)
+        try:
+            row[label] = bd_rate(a.bpp, a[metric], t.bpp, t[metric], method, max_rate)
+            row["reason"] = ""
+        except ValueError as err:
+            row[label] = float("nan")
+            row["reason"] = str(err).replace("anchor:", f"{anchor}:").replace("test:", f"{codec}:")
+        out.append(row)
+    columns = [*keys, "codec", "anchor", "max_rate", label, "reason"]
+    return pd.DataFrame(out, columns=columns)
+
+
+def crossing_rates(curve: pd.DataFrame, other: pd.DataFrame, metric: str = "psnr") -> pd.DataFrame:
+    """The rates at which two curves cross, read as :func:`psnr_at_rate` reads them.
+
+    Each curve is linear in log-rate between its points, so their difference is too,
+    between the points of either: the crossings are found exactly, segment by segment,
+    over the rates both curves cover.
+
+    Parameters
+    ----------
+    curve, other : pandas.DataFrame
+        One codec's points each (``bpp`` and ``metric``), e.g. from
+        :func:`rd_curves`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``bpp``, ``metric`` (the value there) and ``curve_leads_below`` (True where
+        ``curve`` is the higher one just below that rate), by rate; empty when they do
+        not cross.
+    """
+    lo = max(curve.bpp.min(), other.bpp.min())
+    hi = min(curve.bpp.max(), other.bpp.max())
+    columns = ["bpp", metric, "curve_leads_below"]
+    if not lo < hi:
+        return pd.DataFrame(columns=columns)
+    rates = np.union1d(curve.bpp, other.bpp)
+    rates = rates[(rates >= lo) & (rates <= hi)]
+    diff = psnr_at_rate(curve, rates, metric) - psnr_at_rate(other, rates, metric)
+    signed = [i for i in range(len(rates)) if diff[i] != 0]
+    out = []
+    for i, j in zip(signed, signed[1:], strict=False):
+        if np.sign(diff[i]) == np.sign(diff[j]):
+            continue
+        if j == i + 1:  # one segment: linear in log-rate
+            t = diff[i] / (diff[i] - diff[j])
+            rate = float(np.exp(np.log(rates[i]) + t * (np.log(rates[j]) - np.log(rates[i]))))
+        else:  # equal over the points between: the crossing is where they meet
+            rate = float(rates[i + 1])
+        out.append({"bpp": rate, metric: psnr_at_rate(curve, rate, metric),
+                    "curve_leads_below": bool(diff[i] > 0)})  # fmt: skip
+    return pd.DataFrame(out, columns=columns)
+
+
+def stops_beating(curve: pd.DataFrame, other: pd.DataFrame, metric: str = "psnr") -> float:
+    """The lowest rate at which ``curve``, higher than ``other`` below it, falls under it.
+
+    The first crossing of :func:`crossing_rates` where ``curve`` leads below; NaN where
+    there is none (``curve`` is never ahead, or stays ahead, over the rates both cover).
+    """
+    cross = crossing_rates(curve, other, metric)
+    ahead = cross[cross.curve_leads_below.astype(bool)]
+    return float(ahead.bpp.iloc[0]) if len(ahead) else float("nan")

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from comp_lib import jpeg
-from comp_lib.baselines import JPEGCodec
+from comp_lib.baselines import JPEG2000Codec, JPEGCodec
 from comp_lib.coding import BicubicCodec, Ladder
 from comp_lib.data import load_dataset_gray
 from comp_lib.evaluate import evaluate
 from comp_lib.metrics import bpp, psnr
-from comp_lib.rd import at_rates, bd_table, common_range_table, rd_curves
+from comp_lib.rd import at_rates, bd_rate, bd_table, common_range_table, rd_curves, stops_beating
 from comp_lib.studies import ablations, constants, protocols
 from comp_lib.zoo import load_model
 
@@ -85,7 +85,7 @@ def test_the_paper_protocol_is_ours_minus_jpeg_at_jpegs_rate(rows):
     assert protocols.paper_table(rows, qualities=[5, 7]).jpeg_quality.tolist() == [5]  # q7 not run
 
 
-def test_the_dissertation_protocol_reads_ours_at_jpegs_rate_near_its_psnr(bsds_test):
+def test_the_dissertation_protocol_reads_ours_at_the_jpeg_match(bsds_test):
     # the corpus's test set: BSDS300 test at 180x180, floats in 0..1
     small = [img[:180, :180].astype(np.float32) / 255 for _, img in bsds_test[:2]]
     corpus = SimpleNamespace(test_names=[n for n, _ in bsds_test[:3]], test=small + small[:1])
@@ -99,10 +99,8 @@ def test_the_dissertation_protocol_reads_ours_at_jpegs_rate_near_its_psnr(bsds_t
               "ours": (ladder, list(ladder.settings))}  # fmt: skip
     rows = protocols.dissertation_rows(codecs, images)
     assert list(dict.fromkeys(rows.codec)) == ["JPEG", "ours"]
-    table = protocols.dissertation_table(rows, ladder, "two")
-    curves = rd_curves(rows)
-    jpeg = curves[curves.codec == "JPEG"]
-    match = jpeg.loc[(jpeg.psnr - 32.75).abs().idxmin()]
+    match = protocols.dissertation_jpeg_match(images, qualities=range(50, 96, 5))
+    table = protocols.dissertation_table(rows, match, ladder, "two")
     assert table.codec.tolist() == [
         "model", "JPEG", f"JPEG q={int(match.setting)}", "ours (two) at the same bpp",
         "ours at its top rung (jpeg q95)",
@@ -110,12 +108,18 @@ def test_the_dissertation_protocol_reads_ours_at_jpegs_rate_near_its_psnr(bsds_t
     dissertation = table.iloc[:2][["psnr", "ssim"]].to_dict("records")
     assert dissertation == [constants.DISSERTATION_MODEL, constants.DISSERTATION_JPEG]
     assert table.bpp.iloc[:2].isna().all()
-    assert table.bpp[2] == round(match.bpp, 4) and table.psnr[2] == round(match.psnr, 4)
-    mine = curves[curves.codec == "ours"]
-    assert table.psnr[3] == pytest.approx(_log_interp(mine, match.bpp), abs=1e-4)
-    assert table.bpp[4] == round(mine.bpp.max(), 4)
-    jpeg_only = protocols.dissertation_table(rows[rows.codec == "JPEG"])
+    # the JPEG setting is the one definition's, rounded for people
+    assert table.bpp[2] == round(match.bpp, 3) and table.psnr[2] == round(match.psnr, 2)
+    assert table.ssim[2] == round(match.ssim, 3)
+    mine = rd_curves(rows[rows.codec == "ours"])
+    assert table.psnr[3] == pytest.approx(_log_interp(mine, match.bpp), abs=0.005)
+    assert table.bpp[4] == round(mine.bpp.max(), 3)
+    jpeg_only = protocols.dissertation_table(rows[rows.codec == "JPEG"], match)
     assert len(jpeg_only) == 3
+    ours_only = protocols.dissertation_rows(codecs, images, names=("ours",))
+    pd.testing.assert_frame_equal(
+        protocols.dissertation_table(ours_only, match, ladder, "two"), table
+    )
 
 
 def test_codec_panels_show_each_codec_near_the_rate(rows):
@@ -171,3 +175,167 @@ def test_the_dissertation_jpeg_match_is_the_lowest_quality_reaching_its_psnr(bsd
     assert match.bpp == pytest.approx(rate)
     with pytest.raises(ValueError, match=r"no quality of 1\.\.20 reaches 32\.75 dB on these 4"):
         protocols.dissertation_jpeg_match(images, qualities=range(1, 21))
+
+
+def test_bd_per_image_beside_the_mean_curves(rows):
+    standard = protocols.standard_tables(rows, max_rate=2.0)
+    per_image, summary = protocols.bd_per_image_tables(rows, standard.bd, max_rate=2.0)
+    assert list(per_image.columns) == ["dataset", "image", "codec", "bd_rate_psnr_%", "reason"]
+    assert len(per_image) == 3 and set(per_image.codec) == {"ours"}  # 2 Set5 + 1 Kodak image
+    set5 = per_image[per_image.dataset == "set5"]["bd_rate_psnr_%"]
+    for r in per_image.itertuples():  # each image's own curves, by the library's bd_rate
+        mine = rows[(rows.dataset == r.dataset) & (rows.image == r.image)]
+        a, t = (mine[mine.codec == c].sort_values("bpp") for c in ("JPEG", "ours"))
+        assert r._4 == pytest.approx(bd_rate(a.bpp, a.psnr, t.bpp, t.psnr, max_rate=2.0))
+    s = summary.set_index("dataset")
+    assert s.loc["set5", "bd_rate_per_image_mean_%"] == pytest.approx(set5.mean())
+    assert s.loc["set5", "bd_rate_per_image_std_%"] == pytest.approx(set5.std())
+    assert s.loc["set5", "bd_rate_per_image_min_%"] == set5.min()
+    assert (s.loc["set5", "images"], s.loc["kodak", "images_defined"]) == (2, 1)
+    mean_curve = standard.bd.set_index(["dataset", "codec"])["bd_rate_psnr_%"]
+    assert s.loc["kodak", "bd_rate_mean_curve_%"] == mean_curve["kodak", "ours"]
+    # one image: its BD-rate and that of the mean curve agree (up to the table's rounding)
+    assert s.loc["kodak", "bd_rate_per_image_mean_%"] == pytest.approx(
+        s.loc["kodak", "bd_rate_mean_curve_%"], abs=1e-3
+    )
+
+
+def test_one_codec_spread_two_ways_gives_one_bd_rate_per_image(bsds_test):
+    images = [(n, img[:180, :180]) for n, img in bsds_test[:6]]
+    table, rows = protocols.setting_spread(images)
+    assert table.driven_by.tolist() == ["compression ratio", "PSNR target"]
+    # a PSNR target gives nearly one PSNR on every image, a ratio one rate
+    targets = rows[rows.codec == "JPEG 2000 (PSNR targets)"]
+    ratios = rows[rows.codec == "JPEG 2000 (compression ratios)"]
+    at_34 = targets[targets.setting == 34].psnr
+    assert at_34.max() - at_34.min() < 1.0
+    at_20 = ratios[ratios.setting == 20].bpp
+    assert at_20.max() / at_20.min() < 1.05
+    assert targets[targets.setting == 34].bpp.max() / targets[targets.setting == 34].bpp.min() > 2
+    t = table.set_index("driven_by")
+    expected = bd_table(rd_curves(rows), max_rate=0.6).set_index("codec")["bd_rate_psnr_%"]
+    assert t.loc["PSNR target", "bd_rate_mean_curve_%"] == expected["JPEG 2000 (PSNR targets)"]
+    # the same coder: per image the two agree within a few %, their mean curves do not
+    per_image = t["bd_rate_per_image_mean_%"]
+    mean_curve = t["bd_rate_mean_curve_%"]
+    assert abs(per_image.iloc[0] - per_image.iloc[1]) < 3
+    assert abs(mean_curve.iloc[0] - mean_curve.iloc[1]) > 3 * abs(
+        per_image.iloc[0] - per_image.iloc[1]
+    )
+    assert (t.images_defined == 6).all()
+
+
+def test_where_the_framework_stops_beating_the_post_filter(rows):
+    # bicubic+JPEG ("ours" in these rows) against JPEG: ahead at low rates, behind above
+    table = protocols.crossing_table(rows, "ours", "JPEG")
+    assert table.dataset.tolist() == ["set5", "kodak"]
+    for r in table.itertuples():
+        curves = rd_curves(rows[rows.dataset == r.dataset])
+        a, b = curves[curves.codec == "ours"], curves[curves.codec == "JPEG"]
+        assert r.bpp == stops_beating(a, b) and r.from_bpp == max(a.bpp.min(), b.bpp.min())
+        assert _log_interp(a, r.bpp) == pytest.approx(_log_interp(b, r.bpp), abs=1e-9)
+        assert _log_interp(a, r.bpp * 0.97) > _log_interp(b, r.bpp * 0.97)
+    assert protocols.crossing_table(rows, "WebP", "JPEG").empty
+
+
+def test_setting_near_rate_is_the_nearest_of_every_setting(bsds_test):
+    image = bsds_test[0][1]
+    for codec, rate in ((JPEGCodec(), 0.3), (JPEG2000Codec(), 0.3), (BicubicCodec(), 0.25)):
+        by_hand = {s: bpp(codec.compress(image, s), image.shape)
+                   for s in protocols.setting_range(codec)}  # fmt: skip
+        nearest = min(by_hand, key=lambda s: abs(np.log(by_hand[s] / rate)))
+        known = {s: by_hand[s] for s in protocols.setting_range(codec)[::7]}
+        for start in ({}, known):
+            assert protocols.setting_near_rate(codec, image, rate, start) == (
+                nearest,
+                by_hand[nearest],
+            )
+    assert protocols.setting_near_rate(JPEGCodec(), image, 1e-4)[0] == 1  # below every setting
+    assert protocols.setting_near_rate(JPEGCodec(), image, 50.0)[0] == 95  # above
+
+
+def test_crops_at_matched_rates(bsds_test):
+    name, image = bsds_test[0]
+    fixed = {m: load_model(m) for m in ("bicubic", "jpeg")}
+    ladder = Ladder(fixed, [("bicubic", q) for q in (10, 30, 50)] + [("jpeg", 10)], "lad")
+    codecs = {"JPEG": (JPEGCodec(), []), "bicubic+JPEG": (BicubicCodec(), []),
+              "ours": (ladder, []), "JPEG 2000": (JPEG2000Codec(), [])}  # fmt: skip
+    crops = protocols.matched_crops(codecs, name, image, rate=0.3, tolerance=0.10)
+    table = crops.table.set_index("codec")
+    jpeg_rate = table.loc["JPEG", "bpp"]  # the target: JPEG's rate nearest 0.3 bpp
+    assert crops.target == jpeg_rate and abs(np.log(jpeg_rate / 0.3)) < 0.1
+    assert crops.low == pytest.approx(jpeg_rate / 1.1**0.5)
+    assert crops.high == pytest.approx(jpeg_rate * 1.1**0.5)
+    for codec_name, (codec, _) in codecs.items():
+        r = table.loc[codec_name]
+        assert r.bpp == bpp(codec.compress(image, int(r.setting)), image.shape)
+        assert r.shown == (crops.low <= r.bpp <= crops.high)
+    shown = table[table.shown]
+    assert shown.bpp.max() / shown.bpp.min() <= 1.10  # within 10 % of each other
+    assert table.loc["ours", "note"].startswith(f"rung {table.loc['ours', 'setting']}: ")
+    assert list(crops.panels)[0] == "original"
+    for title, x_hat in list(crops.panels.items())[1:]:
+        first = title.split(":")[0].split(" = ")[0]
+        r = table.loc[first]
+        assert title.endswith(f"{r.bpp:.3f} bpp, {r.psnr:.2f} dB")
+        assert r.psnr == pytest.approx(psnr(image, x_hat))
+    # ours at rung jpeg q10 on this image is JPEG at quality 10: one panel for both, if shown
+    if table.loc["ours", "setting"] == 3 and table.loc["JPEG", "setting"] == 10:
+        assert "the same image as JPEG" in table.loc["ours", "note"]
+    strict = protocols.matched_crops({"ours": (ladder, [])}, name, image, 0.3, tolerance=0.0)
+    assert not strict.table.shown.any() and list(strict.panels) == ["original"]
+    assert "left out: its nearest rate is" in strict.table.note[0]
+
+
+def test_the_same_image_from_two_codecs_is_one_panel(bsds_test):
+    name, image = bsds_test[0]
+    codecs = {"JPEG": (JPEGCodec(), []), "JPEG again": (JPEGCodec(), [])}
+    crops = protocols.matched_crops(codecs, name, image, rate=0.3)
+    assert [k.split(":")[0] for k in crops.panels] == ["original", "JPEG = JPEG again"]
+    assert crops.table.note.tolist() == ["", "the same image as JPEG"]
+
+
+def test_the_headline_keeps_framework_post_filter_and_ladder_apart():
+    bd = pd.DataFrame(
+        {
+            "dataset": ["a"] * 5,
+            "codec": ["ComCNN+RecCNN", "RecCNN only", "ours", "AVIF", "WebP"],
+            "bd_rate_psnr_%": [-30.0, -20.0, -28.0, -40.0, -25.0],
+        }
+    )
+    fixed = pd.DataFrame(
+        {
+            "dataset": ["a"] * 3,
+            "codec": ["ours", "JPEG", "AVIF"],
+            "bpp": [0.3] * 3,
+            "psnr": [30.0, 29.0, 31.0],
+        }
+    )
+    summary = pd.DataFrame({"dataset": ["a"] * 2, "codec": ["ours", "AVIF"],
+                            "bd_rate_per_image_mean_%": [-27.0, -35.0]})  # fmt: skip
+    row = protocols.headline_table(bd, fixed, summary).iloc[0]
+    assert (row["framework_bd_rate_%"], row["post-filter_bd_rate_%"], row["ours_bd_rate_%"]) == (
+        -30.0,
+        -20.0,
+        -28.0,
+    )
+    assert row["ours_per_image_%"] == -27.0 and np.isnan(row["framework_per_image_%"])
+    assert row["ours_gain_at_0.3_bpp_db"] == 1.0
+    assert row["beat_ours"] == "AVIF (-40.00 %)"  # WebP does not; ours' own models are not listed
+
+
+def test_tables_for_people_are_rounded_and_say_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
+    from comp_lib.report import provenance
+
+    table = pd.DataFrame({"codec": ["a", "b"], "bpp": [0.30049, np.nan], "psnr": [31.234, 30.0],
+                          "ssim": [0.91234, 0.9], "bd_rate_psnr_%": [-30.456, 1.0],
+                          "images": [3, 4]})  # fmt: skip
+    people = protocols.for_people(table, {"bpp": "not reported"})
+    assert people.iloc[0].tolist() == ["a", "0.300", "31.23", "0.912", "-30.46", 3]
+    assert people.bpp[1] == "not reported"
+    path = protocols.write_for_people("t", "T", table, provenance("smoke", {}), "note.",
+                                      {"bpp": "not reported"})  # fmt: skip
+    rows_of_the_table = path.read_text().split("| codec")[1]
+    assert "nan" not in rows_of_the_table and "not reported" in rows_of_the_table
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "t.csv"), table)
