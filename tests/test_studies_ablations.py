@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from comp_lib.baselines import JPEGCodec
+from comp_lib.config import PROJECT_ROOT
 from comp_lib.data import Corpus
 from comp_lib.evaluate import evaluate
 from comp_lib.models import RecCNN
@@ -12,14 +13,21 @@ from comp_lib.rd import rd_curves
 from comp_lib.studies.ablations import (
     ABLATIONS,
     RESULT_COLUMNS,
+    TITLES,
+    ablation_table,
+    dissertation_for_people,
     dissertation_rates,
+    gain_crossing,
     gain_over,
     macs_per_pixel,
     retime_decode,
     run_ablation,
+    run_ablations,
+    sign_disagreements,
     spread,
     variants,
 )
+from comp_lib.studies.protocols import dissertation_jpeg_match
 from comp_lib.train import TrainConfig
 
 BUDGET = dict(
@@ -110,8 +118,10 @@ def test_run_ablation_trains_evaluates_and_reads_back(small_corpus, bsds_test, t
     bicubic = results.set_index("variant").loc["neither (bicubic down/up)"]
     assert bicubic.steps == 0 and np.isfinite(bicubic["bd_rate_psnr_%"])
     # a second call reads every trained run back from result.json: no corpus, same numbers
-    again, _ = run_ablation("components", *args, progress=False)
-    assert calls == [500, 500]
+    by_name, again_curves = run_ablations(["components"], *args, seeds_for={"components": [0]})
+    again = by_name["components"]
+    assert calls == [500, 500] and list(by_name) == ["components"]
+    pd.testing.assert_frame_equal(again_curves, curves)
     timing = ["decode_ms"]  # the untrained rows are re-timed
     pd.testing.assert_frame_equal(again.drop(columns=timing), results.drop(columns=timing))
     done = json.loads(next(tmp_path.glob("*/result.json")).read_text())
@@ -141,7 +151,11 @@ def test_spread_over_seeds():
     assert s.loc["a", "bd_rate_psnr_%_count"] == 2 and np.isnan(s.loc["b", "gain_at_0.3_db_std"])
 
 
-def test_dissertation_rates_puts_each_variant_beside_jpeg_at_its_rate():
+def test_every_ablation_has_a_title():
+    assert set(TITLES) == set(ABLATIONS)
+
+
+def test_dissertation_rates_puts_each_variant_beside_jpeg_at_its_rate(bsds_test):
     curves = pd.DataFrame({
         "ablation": ["dissertation"] * 4 + ["loss"],
         "variant": ["base", "base", "fault", "fault", "x"],
@@ -149,13 +163,70 @@ def test_dissertation_rates_puts_each_variant_beside_jpeg_at_its_rate():
         "bpp": [0.2, 0.3, 0.25, 0.1, 0.3], "psnr": [25.0, 27.0, 22.0, 20.0, 30.0],
         "ssim": [0.6, 0.7, 0.5, 0.4, 0.9], "gain_db": [0.2, 0.4, -3.0, -4.0, 1.0],
     })  # fmt: skip
-    jpeg = pd.DataFrame({"setting": [10, 60, 90], "bpp": [0.2, 1.3, 2.5],
-                         "psnr": [25.0, 32.6, 36.0], "ssim": [0.6, 0.92, 0.97]})  # fmt: skip
-    table = dissertation_rates(curves, jpeg, 40).set_index("variant")
+    # the study's one definition of JPEG's 32.75 dB setting, on real 180x180 crops
+    small = [(name, img[:180, :180]) for name, img in bsds_test[:3]]
+    match = dissertation_jpeg_match(small, qualities=range(40, 96, 5))
+    table = dissertation_rates(curves, match, 40).set_index("variant")
     assert table.loc["base", "bpp"] == pytest.approx(0.25)  # mean over seeds
     assert table.loc["base", "jpeg_psnr_same_bpp"] == pytest.approx(26.0 - 0.3)
     assert table.loc["fault", "psnr"] == 22.0  # only the quality asked for
-    assert "x" not in table.index and "JPEG q=60 here (about 32.75 dB)" in table.index
+    jpeg = table.loc[f"JPEG q={int(match.setting)} here (lowest quality reaching 32.75 dB)"]
+    assert jpeg.bpp == pytest.approx(match.bpp, abs=5e-4) and jpeg.psnr >= 32.75
+    assert "x" not in table.index
+    assert list(table.index[:2]) == ["base", "fault"]  # the models first, in order
     assert np.isnan(table.loc["dissertation's model (reported)", "bpp"])
     with pytest.raises(ValueError, match="inner quality 20"):
-        dissertation_rates(curves, jpeg, 20)
+        dissertation_rates(curves, match, 20)
+
+
+def test_ablation_table_for_people_from_the_committed_runs():
+    loss = pd.read_csv(PROJECT_ROOT / "reports" / "tables" / "04_loss.csv")
+    table = ablation_table(loss).set_index("variant")
+    ssim = loss[loss.variant == "SSIM loss"]
+    assert table.loc["SSIM loss", "seeds"] == 2
+    assert table.loc["SSIM loss", "BD-rate by SSIM (%)"] == f"{ssim['bd_rate_ssim_%'].mean():+.2f}"
+    assert table.loc["SSIM loss", "BD-rate by PSNR (%)"] == f"{ssim['bd_rate_psnr_%'].mean():+.2f}"
+    gain = f"{ssim['gain_at_0.3_db'].mean():+.2f}"
+    assert table.loc["SSIM loss", "gain at 0.3 bpp (dB)"] == gain
+    # a random start never reaches JPEG's PSNR range: its BD-rate is not defined, and said so
+    diss = ablation_table(pd.read_csv(PROJECT_ROOT / "reports" / "tables" / "04_dissertation.csv"))
+    row = diss.set_index("variant").loc["+ random initialisation"]
+    assert row["BD-rate by PSNR (%)"] == "not defined: no quality range shared with JPEG"
+    assert not diss.isna().any().any() and "nan" not in diss.to_string()
+
+
+def test_sign_disagreements_where_bd_rate_and_the_gain_at_one_rate_differ():
+    summary = pd.read_csv(PROJECT_ROOT / "reports" / "tables" / "04_summary.csv")
+    out = sign_disagreements(summary).set_index(["ablation", "variant"])
+    bd, gain = summary["bd_rate_psnr_%_mean"], summary["gain_at_0.3_db_mean"]
+    expected = summary[((bd < 0) & (gain < 0)) | ((bd > 0) & (gain > 0))]
+    assert len(out) == len(expected)
+    both = out.loc[("components", "both (ComCNN + RecCNN)")]
+    assert both["bd_rate_psnr_%"] < 0 and both["gain_at_0.3_db"] < 0
+    assert both.verdict == "BD-rate: better; at 0.3 bpp: worse"
+    assert ("components", "RecCNN only (JPEG post-filter)") not in out.index  # both better
+    assert ("dissertation", "+ random initialisation") not in out.index  # no BD-rate
+
+
+def test_gain_crossing_in_log_rate():
+    points = pd.DataFrame({"bpp": [0.4, 0.1, 0.2, 0.05], "gain_db": [-0.5, 1.0, 0.5, np.nan]})
+    assert gain_crossing(points) == pytest.approx(np.sqrt(0.2 * 0.4))  # halfway in log-rate
+    assert np.isnan(gain_crossing(points.assign(gain_db=[0.1, 1.0, 0.5, 2.0])))
+    assert np.isnan(gain_crossing(points.assign(gain_db=-points.gain_db)))  # only turns up
+
+
+def test_dissertation_rates_for_people_say_why_a_value_is_missing():
+    rates = pd.read_csv(PROJECT_ROOT / "reports" / "tables" / "04_dissertation_rates.csv")
+    table = dissertation_for_people(rates).set_index("variant")
+    model = rates.iloc[0]
+    assert table.iloc[0]["bpp"] == f"{model.bpp:.3f}" and table.iloc[0]["PSNR (dB)"] == (
+        f"{model.psnr:.2f}"
+    )
+    assert table.iloc[0]["gain over JPEG at equal bpp (dB)"] == f"{model.gain_db:+.2f}"
+    reported = table.loc["dissertation's model (reported)"]
+    assert reported["bpp"] == "not defined: not reported" and reported["PSNR (dB)"] == "24.00"
+    jpeg = table[table.index.str.startswith("JPEG q=")].iloc[0]
+    assert jpeg["gain over JPEG at equal bpp (dB)"] == "not defined: this row is JPEG"
+    together = table.loc["all four together"]
+    assert together["gain over JPEG at equal bpp (dB)"] == "not defined: below JPEG's lowest rate"
+    assert "nan" not in table.to_string()
