@@ -34,7 +34,14 @@ def test_training_curves_of_a_shipped_log(saved):
     log = pd.read_csv(WEIGHTS_DIR / "rec32x20.log.csv")
     fig = figures.plot_training_curves(log, "shipped model rec32x20")
     assert fig._suptitle.get_text() == "shipped model rec32x20"
-    assert saved(fig, "02_training_curves") == [("epoch", "loss"), ("epoch", "PSNR (dB)")]
+    gain = fig.axes[1]
+    assert [line.get_linestyle() for line in gain.lines] == ["--", "-"]  # JPEG at 0 dB, ours
+    assert list(gain.lines[0].get_ydata()) == [0.0, 0.0]
+    assert list(gain.lines[1].get_ydata()) == list(log.val_gain_db)
+    assert saved(fig, "02_training_curves") == [
+        ("epoch", "training loss, mean over the epoch"),
+        ("epoch", "validation PSNR gain over JPEG (dB)"),
+    ]
 
 
 def test_images_side_by_side(saved):
@@ -49,18 +56,18 @@ def test_images_side_by_side(saved):
 
 def test_rd_curves(saved):
     curves = pd.read_csv(TABLES / "model_quality_best_curves.csv")
+    curves = curves.assign(codec=curves.codec.replace({"best": "ours"}))  # the shipped ladder
     fig = figures.plot_rd(curves, "BSDS300", max_rate=0.6)
+    psnr_axis = fig.axes[0]
+    assert all(ax.get_xscale() == "log" for ax in fig.axes)
+    lines = {line.get_label(): line for line in psnr_axis.get_lines()}
+    assert lines["JPEG"].get_linestyle() == "--" and lines["JPEG"].get_color() == "black"
+    assert lines["ours"].get_linewidth() > 2 * lines["bicubic+JPEG"].get_linewidth()
+    assert fig.axes[1].get_legend().get_bbox_to_anchor().x0 > fig.axes[1].bbox.x1  # outside
+    assert [t.get_text() for t in psnr_axis.texts] == ["upper left is better"]
     labels = saved(fig, "rd")
-    assert labels == [("bits per pixel (real bytes)", "PSNR (dB)"),
-                      ("bits per pixel (real bytes)", "SSIM")]  # fmt: skip
-
-
-def test_one_ablation(saved):
-    fig = figures.plot_ablation(pd.read_csv(TABLES / "04_pooling.csv"), "pooling")
-    assert saved(fig, "04_pooling") == [
-        ("BD-rate (PSNR) vs JPEG, % (lower is better)", ""),
-        ("PSNR gain over JPEG at 0.3 bpp, dB", ""),
-    ]
+    assert labels == [("bits per pixel (real bytes, log scale)", "PSNR (dB)"),
+                      ("bits per pixel (real bytes, log scale)", "SSIM")]  # fmt: skip
 
 
 def test_size_against_cost(saved):
@@ -82,16 +89,6 @@ def test_trained_against_tested_quality(saved):
     assert saved(fig, "04_quality_matrix")[0] == ("inner JPEG quality at test time", "")
 
 
-def test_dissertation_rates(saved):
-    rates = pd.read_csv(TABLES / "04_dissertation_rates.csv")
-    rates = pd.concat([rates, pd.DataFrame([dict(variant="reported", psnr=24.0, bpp=np.nan)])])
-    fig = figures.plot_dissertation_rates(rates)  # not a range index: labels still one a bar
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert texts[0] == f"{rates.bpp.iloc[0]:.2f} bpp" and texts[-1] == "bpp not reported"
-    assert [t.get_position()[1] for t in fig.axes[0].texts] == list(range(len(rates)))
-    assert saved(fig, "04_dissertation_rates") == [("PSNR (dB)", "")]
-
-
 def test_jpeg_is_drawn_the_same_way_everywhere_and_ours_bold():
     from comp_lib.report.figures import REFERENCE_STYLE, codec_style
 
@@ -100,3 +97,182 @@ def test_jpeg_is_drawn_the_same_way_everywhere_and_ours_bold():
     assert codec_style("ours")["linewidth"] > 2 * codec_style("WebP")["linewidth"]
     colours = [codec_style(n)["color"] for n in ("ours", "RecCNN only", "WebP", "AVIF", "JPEG")]
     assert len(set(colours)) == len(colours)
+
+
+def test_images_at_their_true_relative_size(saved, image):
+    half = image[::2, ::2]
+    fig = figures.show_images_to_scale({"x": image, "half": half}, pixels_per_inch=100)
+    inches = [ax.get_position().width * fig.get_figwidth() for ax in fig.axes]
+    heights = [ax.get_position().height * fig.get_figheight() for ax in fig.axes]
+    assert inches == pytest.approx([image.shape[1] / 100, half.shape[1] / 100])
+    assert heights == pytest.approx([image.shape[0] / 100, half.shape[0] / 100])
+    h, w = half.shape
+    assert fig.axes[1].get_title() == f"half\n{w} wide x {h} high (pixels)"
+    saved(fig, "to_scale")
+
+
+def test_signed_images_on_a_diverging_scale_centred_on_zero(saved, image):
+    x = image.astype(np.float64)
+    diff = x[:, 1:] - x[:, :-1]
+    fig = figures.show_signed({"horizontal difference": diff}, unit="gray levels", grid=16)
+    ax = fig.axes[0]
+    low, high = ax.images[0].get_clim()
+    assert -low == high == pytest.approx(np.percentile(np.abs(diff), 99))
+    assert ax.images[0].get_cmap().name == "RdBu_r"
+    assert fig.axes[1].get_ylabel() == "gray levels"  # the colour bar
+    assert len(ax.lines) == (diff.shape[1] - 1) // 16 + (diff.shape[0] - 1) // 16
+    saved(fig, "signed")
+
+
+def test_error_maps_share_one_colour_scale(saved, image):
+    from comp_lib import jpeg
+
+    coarse, fine = (jpeg.decode(jpeg.encode(image, q)) for q in (5, 50))
+    fig = figures.show_error_maps(image, {"q=5": coarse, "q=50": fine}, vmax=40)
+    maps = [ax.images[0] for ax in fig.axes[:2]]
+    assert [m.get_clim() for m in maps] == [(0, 40), (0, 40)]
+    expected = np.abs(image.astype(np.float64) - coarse.astype(np.float64))
+    np.testing.assert_array_equal(maps[0].get_array(), expected)
+    assert fig.axes[2].get_ylabel() == "|x - x_hat| (gray levels, 0..255)"
+    saved(fig, "errors")
+
+
+def _jpeg_curve(bsds_test):
+    """JPEG's mean curve on three real BSDS300 test images at 180x180 (the ablations' size)."""
+    from comp_lib.baselines import JPEGCodec
+    from comp_lib.evaluate import evaluate
+    from comp_lib.rd import rd_curves
+
+    small = [(n, img[:180, :180]) for n, img in bsds_test[:3]]
+    rows = evaluate(JPEGCodec(), small, range(1, 96, 4), "JPEG", progress=False)
+    return small, rd_curves(rows)
+
+
+def test_ablation_rd_curves_and_gains_by_psnr_and_ssim(saved, bsds_test):
+    from comp_lib.rd import psnr_at_rate
+
+    _, jpeg = _jpeg_curve(bsds_test)
+    curves = pd.read_csv(TABLES / "04_curves.csv")
+    loss = curves[curves.ablation == "loss"]
+    fig = figures.plot_ablation_rd(loss, jpeg, "loss", max_rate=0.6, metrics=("psnr", "ssim"))
+    rd_psnr, gain_psnr, rd_ssim, gain_ssim = fig.axes
+    assert rd_psnr.lines[0].get_linestyle() == "--" and rd_psnr.lines[0].get_color() == "black"
+    assert gain_ssim.lines[0].get_linestyle() == "--"  # JPEG: the zero line
+    assert all(ax.get_xscale() == "log" for ax in fig.axes)
+    # the SSIM-loss model's gain, computed here from the table: mean over seeds, minus JPEG
+    ssim = loss[loss.variant == "SSIM loss"].groupby("setting")[["bpp", "ssim"]].mean()
+    ssim = ssim[ssim.bpp <= 0.6 * 1.05].sort_values("bpp")
+    drawn = next(line for line in gain_ssim.lines if line.get_label() == "SSIM loss")
+    expected = ssim.ssim - psnr_at_rate(jpeg, ssim.bpp.to_numpy(), "ssim")
+    np.testing.assert_allclose(drawn.get_ydata(), expected, equal_nan=True)
+    labels = [text.get_text() for text in gain_psnr.get_legend().get_texts()]
+    assert labels[1:4] == ["MSE loss", "L1 loss", "SSIM loss"]
+    # two seeds: each seed's points as dots around the mean, one set per variant
+    dots = gain_ssim.collections[2].get_offsets()
+    seeds = loss[(loss.variant == "SSIM loss") & loss.setting.isin(ssim.index)]
+    assert len(gain_ssim.collections) == 3 and len(dots) == len(seeds) == 2 * len(ssim)
+    assert saved(fig, "04_loss_rd") == [
+        ("bits per pixel (real bytes, log scale)", "PSNR (dB)"),
+        ("bits per pixel (real bytes, log scale)", "PSNR gain over JPEG\nat equal bpp (dB)"),
+        ("bits per pixel (real bytes, log scale)", "SSIM"),
+        ("bits per pixel (real bytes, log scale)", "SSIM gain over JPEG\nat equal bpp"),
+    ]
+
+
+def test_gain_curves_of_the_committed_components(saved):
+    curves = pd.read_csv(TABLES / "04_curves.csv")
+    components = curves[curves.ablation == "components"]
+    fig = figures.plot_gain_curves(components, "components", at_rate=0.3, max_rate=0.6)
+    ax = fig.axes[0]
+    both = components[components.variant == "both (ComCNN + RecCNN)"].dropna(subset=["gain_db"])
+    both = both.groupby("setting")[["bpp", "gain_db"]].mean().sort_values("bpp")
+    both = both[both.bpp <= 0.63]
+    drawn = next(line for line in ax.lines if line.get_label() == "both (ComCNN + RecCNN)")
+    np.testing.assert_allclose(drawn.get_ydata(), both.gain_db)
+    marked = [line for line in ax.lines if line.get_label().startswith("0.3 bpp")]
+    assert len(marked) == 1 and list(marked[0].get_xdata()) == [0.3, 0.3]
+    assert saved(fig, "04_gain_curves") == [
+        ("bits per pixel (real bytes, log scale)", "PSNR gain over JPEG\nat equal bpp (dB)")
+    ]
+
+
+def test_why_the_dissertation_lost_on_one_rd_figure(saved, bsds_test):
+    from comp_lib.rd import psnr_at_rate
+    from comp_lib.studies.protocols import dissertation_jpeg_match
+
+    small, jpeg = _jpeg_curve(bsds_test)
+    match = dissertation_jpeg_match(small, qualities=range(40, 96, 5))
+    rates = pd.read_csv(TABLES / "04_dissertation_rates.csv")
+    models = rates.dropna(subset=["gain_db"]).head(3)  # the protocol and two faults
+    fig = figures.plot_dissertation_rd(jpeg, models, match)
+    ax = fig.axes[0]
+    assert ax.lines[0].get_linestyle() == "--" and ax.lines[0].get_color() == "black"
+    assert ax.get_xscale() == "log"
+    ratio = match.bpp / models.bpp.iloc[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert f"JPEG spent {ratio:.1f}x the model's bits\nfor its {match.psnr:.2f} dB" in texts
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    same = psnr_at_rate(jpeg, models.bpp.iloc[0])
+    assert f"JPEG at the model's rate: {same:.2f} dB" in legend
+    assert any(t.startswith(f"JPEG q={int(match.setting)}: ") for t in legend)
+    square = next(line for line in ax.lines if line.get_marker() == "s" and
+                  line.get_color() == "black")  # fmt: skip
+    assert (square.get_xdata()[0], square.get_ydata()[0]) == (match.bpp, match.psnr)
+    assert saved(fig, "04_dissertation_rd") == [
+        ("bits per pixel (real bytes, log scale)", "PSNR (dB)")
+    ]
+
+
+def test_the_area_a_bd_rate_integrates(saved):
+    curves = pd.read_csv(TABLES / "model_quality_best_curves.csv")
+    jpeg, ours = (curves[curves.codec == c].sort_values("bpp") for c in ("JPEG", "best"))
+    lo, hi = max(jpeg.psnr.min(), ours.psnr.min()), min(jpeg.psnr.max(), ours.psnr.max())
+    fig = figures.plot_bd_area(jpeg, ours, (lo, hi), bd_rate=-30.0)
+    ax = fig.axes[0]
+    (area,) = ax.collections[-1:]  # the shaded gap, between the two curves' log-rates
+    ys = area.get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(lo) and ys.max() == pytest.approx(hi)
+    assert ax.get_title().startswith("BD-rate of ours against JPEG: -30.00 %")
+    assert saved(fig, "bd_area") == [("bits per pixel (real bytes, log scale)", "PSNR (dB)")]
+
+
+def test_bd_rate_per_image_beside_the_mean_curves(saved):
+    per_image = pd.DataFrame({"codec": ["ours"] * 3 + ["AVIF"] * 2,
+                              "bd_rate_psnr_%": [-30.0, -20.0, np.nan, -40.0, -35.0]})
+    summary = pd.DataFrame({"codec": ["ours", "AVIF"], "bd_rate_mean_curve_%": [-28.0, -45.0],
+                            "bd_rate_per_image_mean_%": [-25.0, -37.5]})  # fmt: skip
+    fig = figures.plot_bd_per_image(per_image, summary, ["ours", "AVIF"])
+    ax = fig.axes[0]
+    dots = [c.get_offsets() for c in ax.collections]
+    assert len(dots[0]) == 2  # ours' two defined images; NaN left out
+    assert dots[2][0][0] == -28.0  # the mean curves' BD-rate, a cross
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ours", "AVIF"]
+    assert saved(fig, "bd_per_image")[0][0].startswith("BD-rate against JPEG")
+
+
+def test_gain_per_image_against_bpp(saved):
+    gains = pd.DataFrame({"image": ["a", "a", "b", "b"], "setting": [1, 2, 1, 2],
+                          "bpp": [0.1, 0.3, 0.2, 0.4], "gain_db": [1.0, 0.5, 2.0, np.nan]})
+    fig = figures.plot_gain_per_image(gains)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and len(ax.collections[0].get_offsets()) == 3
+    mean = ax.get_lines()[0]  # per setting: mean bpp, mean gain of the defined images
+    assert mean.get_xdata().tolist() == pytest.approx([0.15, 0.3])
+    assert mean.get_ydata().tolist() == pytest.approx([1.5, 0.5])
+    assert saved(fig, "gain")[0] == ("bits per pixel (real bytes, log scale)",
+                                     "PSNR gain over JPEG at equal bpp (dB)")  # fmt: skip
+
+
+def test_crops_above_their_error_maps(saved, image):
+    rng = np.random.default_rng(0)
+    noisy = np.clip(image + rng.normal(0, 5, image.shape), 0, 255).astype(np.uint8)
+    panels = {"original": image, "noisy: 1.000 bpp": noisy, "same": image}
+    crop = (slice(10, 60), slice(20, 100))
+    fig = figures.show_crops_with_errors(panels, crop=crop, ncols=2, vmax=20)
+    axes = [ax for ax in fig.axes if ax.images]
+    maps = [ax.images[0] for ax in axes if ax.images[0].get_cmap().name == "magma"]
+    assert len(maps) == 2 and all(m.get_clim() == (0, 20) for m in maps)
+    err = np.abs(image.astype(float) - noisy.astype(float))[crop]
+    np.testing.assert_array_equal(maps[0].get_array(), err)
+    assert axes[0].get_title() == "original" and axes[0].images[0].get_array().shape == (50, 80)
+    saved(fig, "crops")
