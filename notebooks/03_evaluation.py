@@ -84,7 +84,7 @@ import pandas as pd
 from scipy.interpolate import PchipInterpolator
 
 from comp_lib.config import PROJECT_ROOT, tables_dir
-from comp_lib.data import build_corpus, load_dataset_gray
+from comp_lib.data import build_corpus, dataset_title, load_dataset_gray
 from comp_lib.rd import bd_rate, bd_rate_per_image, per_image_gain, upper_points
 from comp_lib.report import figures, provenance, write_csv
 from comp_lib.studies import protocols
@@ -150,8 +150,8 @@ rows.groupby("codec")[["encode_ms", "decode_ms"]].mean().round(1)
 standard = protocols.standard_tables(rows, max_rate=max_rate, fixed_rates=fixed_rates)
 protocols.write_compressai(standard.curves, tables_dir() / "03_json")
 for name, curves in standard.curves.items():
-    fig = figures.plot_rd(curves, f"{name} (grayscale), {len(test_sets[name])} images",
-                          max_rate=1.2, codecs=codec_names)  # fmt: skip
+    title = f"{dataset_title(name)} (grayscale), {len(test_sets[name])} images"
+    fig = figures.plot_rd(curves, title, max_rate=1.2, codecs=codec_names)
     figures.save_figure(fig, f"03_rd_{name}")
 
 # %% [markdown]
@@ -343,9 +343,9 @@ for_people(crossing, "not defined: the curves do not cross there")
 # %%
 labels = {OURS: "ours (the ladder)", "ComCNN+RecCNN": "ComCNN+RecCNN (the paper's framework)",
           "RecCNN only": "RecCNN only (the post-filter)"}  # fmt: skip
-fig = figures.plot_rd(standard.curves[datasets[0]], f"{datasets[0]}: the study's own codecs",
-                      max_rate=max_rate, codecs=[OURS, *list(labels)[1:], "JPEG"],
-                      labels=labels)  # fmt: skip
+fig = figures.plot_rd(standard.curves[datasets[0]],
+                      f"{dataset_title(datasets[0])}: the study's own codecs", max_rate=max_rate,
+                      codecs=[OURS, *list(labels)[1:], "JPEG"], labels=labels)  # fmt: skip
 rate = crossing.set_index("dataset").bpp.get(datasets[0], np.nan)
 if rate == rate:
     for ax in fig.axes:
@@ -384,9 +384,9 @@ if OURS in codecs:
 # %%
 name, image = test_sets[datasets[0]][0]
 crops = protocols.matched_crops(codecs, name, image, crops_rate, crops_tolerance, rows)
-write_for_people("03_crops", f"Crops at matched rates ({name}, {datasets[0]})", crops.table,
-                 source, f"Target {crops.target:.3f} bpp (JPEG's nearest {crops_rate} bpp); "
-                 f"shown: {crops.low:.3f}-{crops.high:.3f} bpp.")  # fmt: skip
+write_for_people("03_crops", f"Crops at matched rates ({name}, {dataset_title(datasets[0])})",
+                 crops.table, source, f"Target {crops.target:.3f} bpp (JPEG's nearest "
+                 f"{crops_rate} bpp); shown: {crops.low:.3f}-{crops.high:.3f} bpp.")  # fmt: skip
 for_people(crops.table)
 
 # %%

@@ -34,7 +34,14 @@ from comp_lib.data.images import (
     resize,
     thumbnail,
 )
-from comp_lib.data.registry import DATASETS, DOWNLOADS, Dataset, DatasetSpec, dataset_dir
+from comp_lib.data.registry import (
+    DATASETS,
+    DOWNLOADS,
+    Dataset,
+    DatasetSpec,
+    dataset_dir,
+    dataset_title,
+)
 
 __all__ = [
     "ALPHA_POLICIES",
@@ -50,6 +57,7 @@ __all__ = [
     "absolute_path",
     "build_corpus",
     "dataset_dir",
+    "dataset_title",
     "default_sources",
     "find_leaks",
     "holdout_images",

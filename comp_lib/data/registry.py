@@ -15,7 +15,7 @@ from pathlib import Path
 
 from comp_lib.config import data_dir
 
-__all__ = ["DATASETS", "DOWNLOADS", "Dataset", "DatasetSpec", "dataset_dir"]
+__all__ = ["DATASETS", "DOWNLOADS", "Dataset", "DatasetSpec", "dataset_dir", "dataset_title"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Dataset:
         The key used everywhere (``load_dataset_gray(name)``, notebook parameters).
     folder : str
         Its folder under the data folder.
+    title : str
+        Its name for people (figure titles, the report's tables).
     download : str or None
         The key of the :data:`DOWNLOADS` entry that fills the folder; ``None``
         where no download is known (the copy in the data folder is the source).
@@ -35,6 +37,7 @@ class Dataset:
 
     name: str
     folder: str
+    title: str
     download: str | None = None
 
 
@@ -42,15 +45,22 @@ class Dataset:
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
-        Dataset("bsds300_test", "bsds300_test", "bsds300"),
-        Dataset("bsds300_train", "bsds300_train", "bsds300"),
-        Dataset("kodak", "kodak", "kodak"),
-        Dataset("set5", "set5"),
-        Dataset("set14", "set14"),
-        Dataset("train400", "train400_gray180"),
-        Dataset("raw", "raw"),
+        Dataset("bsds300_test", "bsds300_test", "BSDS300 test", "bsds300"),
+        Dataset("bsds300_train", "bsds300_train", "BSDS300 train", "bsds300"),
+        Dataset("kodak", "kodak", "Kodak", "kodak"),
+        Dataset("set5", "set5", "Set5"),
+        Dataset("set14", "set14", "Set14"),
+        Dataset("train400", "train400_gray180", "Train400"),
+        Dataset("raw", "raw", "camera RAWs"),
     )
 }
+
+
+def dataset_title(name: str) -> str:
+    """The name of dataset ``name`` for people (``"bsds300_test"`` -> ``"BSDS300 test"``);
+    a name the registry does not know is returned as it is."""
+    entry = DATASETS.get(name)
+    return entry.title if entry else name
 
 
 def dataset_dir(name: str) -> Path:
