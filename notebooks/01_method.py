@@ -59,8 +59,8 @@ from comp_lib.coding import Codec, parse_header
 from comp_lib.data import dataset_dir, load_gray
 from comp_lib.metrics import bpp, psnr
 from comp_lib.models import downsample, upsample
-from comp_lib.report import figures, provenance, write_csv
-from comp_lib.report.explorer import QualityExplorer, for_people, jpeg_costs
+from comp_lib.report import figures, for_people, provenance, write_csv
+from comp_lib.report.explorer import QualityExplorer, jpeg_costs
 
 torch.manual_seed(seed)
 image = load_gray(dataset_dir("bsds300_test") / f"{image_name}.jpg")

@@ -86,9 +86,8 @@ from scipy.interpolate import PchipInterpolator
 from comp_lib.config import PROJECT_ROOT, tables_dir
 from comp_lib.data import build_corpus, dataset_title, load_dataset_gray
 from comp_lib.rd import bd_rate, bd_rate_per_image, per_image_gain, upper_points
-from comp_lib.report import figures, provenance, write_csv
+from comp_lib.report import figures, for_people, provenance, write_csv, write_for_people
 from comp_lib.studies import protocols
-from comp_lib.studies.protocols import for_people, write_for_people
 from comp_lib.studies.roster import OURS, build_roster
 
 params = dict(datasets=datasets, limit=limit, codec_names=codec_names, model=model,

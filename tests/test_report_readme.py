@@ -144,7 +144,7 @@ def test_report_ranks_every_codec_over_one_common_range(reports):
     common = pd.read_csv(reports / "tables" / "03_standard_bd_common.csv")
     table = common[common.dataset == "kodak"].set_index("codec")
     lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
-    line = next(x for x in text.splitlines() if x.startswith(f"- kodak ({lo:.2f}-{hi:.2f} bpp): "))
+    line = next(x for x in text.splitlines() if x.startswith(f"- Kodak ({lo:.2f}-{hi:.2f} bpp): "))
     assert f"ours {table.loc['ours', 'bd_psnr_db']:+.2f} dB" in line
     assert f"JPEG 2000 {table.loc['JPEG 2000', 'bd_psnr_db']:+.2f} dB" in line
     assert "(tables/03_standard_bd_common.md)" in text
@@ -161,7 +161,7 @@ def test_the_report_answers_first_with_a_figure_and_the_summary_table(reports):
     lines = text.splitlines()
     assert lines[2] == "## The answer"
     head = "\n".join(lines[:40])
-    assert "![PSNR against bpp on bsds300_test" in head
+    assert "![PSNR against bpp on BSDS300 test" in head
     assert (reports / "figures" / "report_headline_rd.png").stat().st_size > 10_000
     assert "| test set " in head and "framework (ComCNN+RecCNN): BD-rate" in head
     assert not re.search(r"\bnan\b", text, re.IGNORECASE)
@@ -170,7 +170,7 @@ def test_the_report_answers_first_with_a_figure_and_the_summary_table(reports):
             assert not re.search(r"\d\.\d{4,}", line), line
     bd = pd.read_csv(reports / "tables" / "03_standard_bd.csv")
     ours = bd[(bd.dataset == "bsds300_test") & (bd.codec == "ours")]["bd_rate_psnr_%"].item()
-    assert f"needs {abs(ours):.2f} % fewer bits than JPEG for the same PSNR on bsds300_test" in (
+    assert f"needs {abs(ours):.2f} % fewer bits than JPEG for the same PSNR on BSDS300 test" in (
         lines[4]
     )
 
@@ -194,13 +194,3 @@ def test_summary_numbers_by_hand(reports):
     assert table.iloc[1, 4] == f"{classical.idxmin()}: {classical.min():+.2f} %"
     numbers.loc["kodak", "gain_db"] = float("nan")
     assert summary_table(numbers.reset_index()).iloc[1, 3].startswith("not defined: ")
-
-
-def test_format_table_rounds_for_people():
-    from comp_lib.report.readme import format_table
-
-    table = pd.DataFrame({"codec": ["a", "b"], "bpp": [0.12345, float("nan")],
-                          "psnr": [24.0, 31.23456], "quality": [5, 10]})  # fmt: skip
-    text = format_table(table, "not reported")
-    assert "| 0.123 " in text and "| 24.00 " in text and "| 31.23 " in text
-    assert "not reported" in text and "nan" not in text and "| 5 " in text

@@ -322,20 +322,3 @@ def test_the_headline_keeps_framework_post_filter_and_ladder_apart():
     assert row["ours_per_image_%"] == -27.0 and np.isnan(row["framework_per_image_%"])
     assert row["ours_gain_at_0.3_bpp_db"] == 1.0
     assert row["beat_ours"] == "AVIF (-40.00 %)"  # WebP does not; ours' own models are not listed
-
-
-def test_tables_for_people_are_rounded_and_say_why(tmp_path, monkeypatch):
-    monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path))
-    from comp_lib.report import provenance
-
-    table = pd.DataFrame({"codec": ["a", "b"], "bpp": [0.30049, np.nan], "psnr": [31.234, 30.0],
-                          "ssim": [0.91234, 0.9], "bd_rate_psnr_%": [-30.456, 1.0],
-                          "images": [3, 4]})  # fmt: skip
-    people = protocols.for_people(table, {"bpp": "not reported"})
-    assert people.iloc[0].tolist() == ["a", "0.300", "31.23", "0.912", "-30.46", 3]
-    assert people.bpp[1] == "not reported"
-    path = protocols.write_for_people("t", "T", table, provenance("smoke", {}), "note.",
-                                      {"bpp": "not reported"})  # fmt: skip
-    rows_of_the_table = path.read_text().split("| codec")[1]
-    assert "nan" not in rows_of_the_table and "not reported" in rows_of_the_table
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tables" / "t.csv"), table)

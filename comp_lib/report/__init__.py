@@ -6,9 +6,11 @@
               read_table (the numbers and their Provenance, as data)
     figures   image grids, training curves, RD curves and ablation charts saved into
               reports/figures/
+    numbers   for_people: one rounding rule for every table shown or written (no nan)
     readme    write_readme: the report, every number read from a table
 """
 
+from comp_lib.report.numbers import for_people
 from comp_lib.report.readme import write_readme
 from comp_lib.report.tables import (
     Provenance,
@@ -16,15 +18,18 @@ from comp_lib.report.tables import (
     read_provenance,
     read_table,
     write_csv,
+    write_for_people,
     write_table,
 )
 
 __all__ = [
     "Provenance",
+    "for_people",
     "provenance",
     "read_provenance",
     "read_table",
     "write_csv",
+    "write_for_people",
     "write_readme",
     "write_table",
 ]

@@ -31,13 +31,13 @@ import pandas as pd
 from comp_lib import jpeg
 from comp_lib.coding import BicubicCodec
 from comp_lib.metrics import bpp, psnr, ssim
+from comp_lib.report.numbers import for_people
 
 __all__ = [
     "CODECS",
     "Coded",
     "QualityExplorer",
     "closest_quality",
-    "for_people",
     "jpeg_costs",
     "scan_start",
 ]
@@ -136,12 +136,6 @@ def closest_quality(coder, image: np.ndarray, target: float) -> tuple[int, bytes
         lo, hi = (mid, hi) if rate(mid) < target else (lo, mid)
     best = min((lo, hi), key=lambda q: abs(rate(q) - target))
     return best, cache[best]
-
-
-def for_people(rows: pd.DataFrame) -> pd.DataFrame:
-    """The explorer's rows rounded for reading: bpp and SSIM to 3 decimals, dB and % to 2."""
-    decimals = {"bpp": 3, "psnr": 2, "ssim": 3, "rate_vs_ours_%": 2}
-    return rows.round({k: v for k, v in decimals.items() if k in rows})
 
 
 class QualityExplorer:

@@ -18,9 +18,11 @@ import pandas as pd
 
 from comp_lib.baselines import BASELINES
 from comp_lib.config import reports_dir
+from comp_lib.data.registry import dataset_title
 from comp_lib.files import atomic_write
 from comp_lib.rd import rd_curves
 from comp_lib.report.figures import plot_headline_rd, save_figure
+from comp_lib.report.numbers import markdown, number
 from comp_lib.report.tables import Provenance, read_provenance, read_table
 from comp_lib.studies.constants import ANCHOR, DISSERTATION_JPEG
 from comp_lib.studies.roster import COMCNN_RECCNN, OURS, RECCNN_ONLY
@@ -33,7 +35,6 @@ __all__ = [
     "TERMS",
     "ablation_findings",
     "dissertation_findings",
-    "format_table",
     "summary_numbers",
     "summary_table",
     "write_readme",
@@ -57,43 +58,6 @@ def _parameter(source: Provenance | None, *keys: str):
             return None
         value = value.get(key)
     return value
-
-
-def _fmt(value: float, spec: str = ".2f", missing: str = "not defined") -> str:
-    return (
-        missing
-        if value is None or (isinstance(value, float) and math.isnan(value))
-        else format(value, spec)
-    )
-
-
-#: decimals of a report table's column, by what it holds (dB and % to 2, bpp and SSIM to 3)
-_DECIMALS = {"bpp": 3, "ssim": 3, "ms": 1, "seconds": 1, "minutes": 1}
-
-
-def _decimals(column: str) -> int:
-    name = str(column).lower()
-    for key, decimals in _DECIMALS.items():
-        if key in name:
-            return decimals
-    return 2
-
-
-def format_table(table: pd.DataFrame, missing: str = "not defined") -> str:
-    """``table`` as markdown for people: dB and % to 2 decimals, bpp and SSIM to 3, times
-    to 1 (by column name), integers as they are, and ``missing`` (say why) for NaN."""
-
-    def cell(value, column):
-        if isinstance(value, (float, np.floating)):
-            if math.isnan(value):
-                return missing
-            return f"{value:.{_decimals(column)}f}"
-        return value
-
-    shown = table.copy().astype(object)
-    for column in table.columns:
-        shown[column] = [cell(v, column) for v in table[column]]
-    return shown.to_markdown(index=False, disable_numparse=True)
 
 
 def _overlaps(rows: pd.DataFrame | None, max_rate: float) -> dict:
@@ -152,7 +116,7 @@ def summary_table(numbers: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
         return f"{value:+.2f} % ({lo:.3f}-{hi:.3f} bpp)"
 
     return pd.DataFrame({
-        "test set": numbers.dataset,
+        "test set": [dataset_title(d) for d in numbers.dataset],
         f"framework ({COMCNN_RECCNN}): BD-rate": [bd_over(r, "framework")
                                                   for _, r in numbers.iterrows()],
         f'ladder ("{OURS}"): BD-rate': [bd_over(r, "ladder") for _, r in numbers.iterrows()],
@@ -173,14 +137,16 @@ def _answer(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
     top = numbers.iloc[0]
     wins = int((ladder < 0).sum())
     verdict = "Yes" if wins == len(ladder) else "Not everywhere" if wins else "No"
-    others = ", ".join(f"{d} {v:+.2f} %" for d, v in ladder.drop(top.dataset).items())
+    others = ", ".join(
+        f"{dataset_title(d)} {v:+.2f} %" for d, v in ladder.drop(top.dataset).items()
+    )
     gain = "" if math.isnan(top.gain_db) else f", and it gains {top.gain_db:+.2f} dB at 0.3 bpp"
     out = [
         f"**{verdict}: at equal bits per pixel (counted from the real bytes) the study's codec "
-        f"beats JPEG on {wins} of {len(ladder)} test sets.** Its ladder (\"{OURS}\": the best "
+        f'beats JPEG on {wins} of {len(ladder)} test sets.** Its ladder ("{OURS}": the best '
         f"shipped model at each rate) needs {abs(top.ladder_bd):.2f} % "
         f"{'fewer' if top.ladder_bd < 0 else 'more'} bits than JPEG for the same PSNR on "
-        f"{top.dataset} (BD-rate {top.ladder_bd:+.2f} % over {top.ladder_lo:.3f}-"
+        f"{dataset_title(top.dataset)} (BD-rate {top.ladder_bd:+.2f} % over {top.ladder_lo:.3f}-"
         f"{top.ladder_hi:.3f} bpp{'; ' + others if others else ''}){gain}."
     ]
     by = bd[bd.dataset == top.dataset].set_index("codec")["bd_rate_psnr_%"]
@@ -195,9 +161,10 @@ def _answer(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
     better = better[better < top.ladder_bd].sort_values()
     if len(better):
         listed = " and ".join(f"{c} ({v:+.2f} %)" for c, v in better.items())
-        out.append(f"What still beats it on {top.dataset}: {listed}, codecs with no learning.")
+        where = dataset_title(top.dataset)
+        out.append(f"What still beats it on {where}: {listed}, codecs with no learning.")
     else:
-        out.append(f"No classical codec of the study beats it on {top.dataset}.")
+        out.append(f"No classical codec of the study beats it on {dataset_title(top.dataset)}.")
     return [" ".join(out), ""]
 
 
@@ -216,7 +183,7 @@ def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
     for dataset in dict.fromkeys(d for d, _ in spans):
         parts = [f"{codec} {lo:.3f}-{hi:.3f}" for (d, codec), (lo, hi) in spans.items()
                  if d == dataset]  # fmt: skip
-        lines.append(f"- {dataset}: " + ", ".join(parts) + ".")
+        lines.append(f"- {dataset_title(dataset)}: " + ", ".join(parts) + ".")
     return [*lines, ""]
 
 
@@ -231,7 +198,9 @@ def _common_range() -> list[str]:
         ranked = table.sort_values("bd_psnr_db", ascending=False)
         parts = [f"{r.codec} {r.bd_psnr_db:+.2f} dB" for r in ranked.itertuples()]
         lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
-        lines.append(f"- {dataset} ({lo:.2f}-{hi:.2f} bpp): " + ", ".join(parts) + ".")
+        lines.append(
+            f"- {dataset_title(dataset)} ({lo:.2f}-{hi:.2f} bpp): " + ", ".join(parts) + "."
+        )
     if not lines:
         return []
     return [
@@ -300,15 +269,19 @@ def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, sub in bd.groupby("dataset", sort=False):
         ranked = sub.sort_values("bd_rate_psnr_%")
-        parts = [f"{r.codec} {_fmt(r['bd_rate_psnr_%'], '+.2f')} %" for _, r in ranked.iterrows()]
-        lines.append(f"- **{dataset}**: BD-rate (PSNR) against JPEG: " + ", ".join(parts) + ".")
+        parts = [f"{r.codec} {number(r['bd_rate_psnr_%'], '+.2f')} %" for _, r in ranked.iterrows()]
+        lines.append(
+            f"- **{dataset_title(dataset)}**: BD-rate (PSNR) against JPEG: "
+            + ", ".join(parts)
+            + "."
+        )
         at = fixed[(fixed.dataset == dataset) & (fixed.bpp == 0.3)].set_index("codec")
         if "ours" in at.index and "JPEG" in at.index:
             gain = at.loc["ours", "psnr"] - at.loc["JPEG", "psnr"]
             lines.append(
-                f"  At 0.3 bpp: ours {_fmt(at.loc['ours', 'psnr'])} dB / SSIM "
-                f"{_fmt(at.loc['ours', 'ssim'], '.3f')}, JPEG {_fmt(at.loc['JPEG', 'psnr'])} dB / "
-                f"{_fmt(at.loc['JPEG', 'ssim'], '.3f')} ({_fmt(gain, '+.2f')} dB)."
+                f"  At 0.3 bpp: ours {number(at.loc['ours', 'psnr'])} dB / SSIM "
+                f"{number(at.loc['ours', 'ssim'], '.3f')}, JPEG {number(at.loc['JPEG', 'psnr'])} "
+                f"dB / {number(at.loc['JPEG', 'ssim'], '.3f')} ({number(gain, '+.2f')} dB)."
             )
     return lines
 
@@ -328,10 +301,10 @@ def _ablations() -> list[str]:
 
     def cell(r, column: str, spec: str) -> str:
         mean, std = r[f"{column}_mean"], r[f"{column}_std"]
-        text = _fmt(mean, spec)
+        text = number(mean, spec)
         if isinstance(std, float) and math.isnan(std):
             return text
-        return f"{text} ± {_fmt(std, '.2f')}"
+        return f"{text} ± {number(std, '.2f')}"
 
     def bd(r) -> str:
         if math.isnan(r["bd_rate_psnr_%_mean"]):  # bd_rate raised: no PSNR range in common
@@ -347,12 +320,12 @@ def _ablations() -> list[str]:
     if cost is not None:
         out += ["", "RecCNN size against cost, each network's decode re-timed one after another "
                 "([table](tables/04_size_cost.md), [figure](figures/04_size_cost.png)):", "",
-                format_table(cost)]  # fmt: skip
+                markdown(cost)]  # fmt: skip
     rates = _read("04_dissertation_rates")
     if rates is not None:
         out += ["", "The dissertation's comparison with its rates "
                 "([table](tables/04_dissertation_rates.md)):", "",
-                format_table(rates, "not reported")]  # fmt: skip
+                markdown(rates, "not reported")]  # fmt: skip
     return out + ["", "### What the ablations say", "", *ablation_findings(summary, rates, source)]
 
 
@@ -462,7 +435,7 @@ TERMS = [
     f"**{RECCNN_ONLY}** (a post-filter): plain JPEG at full size, then a RecCNN removes its "
     "artefacts (shipped `post64s2lo` for low qualities, `post64s2hi` for high ones: 64 "
     "channels x 20 layers working at half resolution, stride 2).",
-    f'**ladder** (\"{OURS}\"): a list of *rungs*, each a shipped model at one inner JPEG '
+    f'**ladder** ("{OURS}"): a list of *rungs*, each a shipped model at one inner JPEG '
     "quality, sorted by rate and chosen on validation images (never on test images); "
     "`comp-lib compress --bpp` takes the highest rung whose real bytes fit.",
     "**BD-rate**: the mean change in bits against JPEG for the same PSNR, over the rates "
@@ -488,13 +461,13 @@ def _headline_figure(rows: pd.DataFrame, numbers: pd.DataFrame, max_rate: float)
     codecs = [ANCHOR, COMCNN_RECCNN, OURS, *([best] if best else [])]
     labels = {ANCHOR: f"{ANCHOR} (the anchor)", COMCNN_RECCNN: f"{COMCNN_RECCNN} (the paper's)",
               OURS: f"{OURS} (the ladder)", best: f"{best} (best classical codec)"}  # fmt: skip
-    fig = plot_headline_rd(curves, codecs, max_rate, f"{dataset}, grayscale, mean over images",
-                           labels)  # fmt: skip
+    title = f"{dataset_title(dataset)}, grayscale, mean over images"
+    fig = plot_headline_rd(curves, codecs, max_rate, title, labels)
     save_figure(fig, "report_headline_rd")
     plt.close(fig)
     return [
-        f"![PSNR against bpp on {dataset}: JPEG, the paper's framework, the ladder and "
-        f"{best or 'no classical codec'}](figures/report_headline_rd.png)",
+        f"![PSNR against bpp on {dataset_title(dataset)}: JPEG, the paper's framework, the "
+        f"ladder and {best or 'no classical codec'}](figures/report_headline_rd.png)",
         "",
     ]
 
@@ -505,11 +478,16 @@ def _details_00_01_02() -> list[str]:
     if corpus is not None:
         out += ["### 00 · Data ([table](tables/00_corpus_summary.md))", "",
                 "Images per source and split (the validation images choose the ladder; no "
-                "model trains on them):", "", format_table(corpus), ""]  # fmt: skip
+                "model trains on them):", "", markdown(corpus), ""]  # fmt: skip
     method = _read("01_method_summary")
     if method is not None:
-        out += ["### 01 · The method on one image ([table](tables/01_method_summary.csv), "
-                "[figure](figures/01_method_vs_jpeg.png))", "", format_table(method), ""]
+        out += [
+            "### 01 · The method on one image ([table](tables/01_method_summary.csv), "
+            "[figure](figures/01_method_vs_jpeg.png))",
+            "",
+            markdown(method),
+            "",
+        ]
     log = _read("02_training_log")
     if log is not None and "val_gain_db" in log and len(log):
         last, best = log.iloc[-1], log.loc[log.val_gain_db.idxmax()]
@@ -562,7 +540,7 @@ def write_readme() -> Path:
         out += [f"BD-rates by PSNR against JPEG up to {max_rate:g} bpp, over the rates each "
                 "curve covers; grayscale, mean curves over each test set "
                 "([table](tables/03_standard_bd.md)):", "",
-                format_table(summary_table(numbers)), ""]  # fmt: skip
+                markdown(summary_table(numbers)), ""]  # fmt: skip
     rates = _read("04_dissertation_rates")
     if rates is not None:
         out += ["![Why the dissertation lost: its model and JPEG's 32.75 dB on JPEG's RD "
@@ -585,14 +563,14 @@ def write_readme() -> Path:
             "",
         ]
         for dataset in bd.dataset.unique():
-            out.append(f"![RD curves on {dataset}](figures/03_rd_{dataset}.png)")
+            out.append(f"![RD curves on {dataset_title(dataset)}](figures/03_rd_{dataset}.png)")
         out += ["", "![crops at matched rates](figures/03_crops.png)", ""]
     diss = _read("03_dissertation")
     if diss is not None:
         out += [
             "#### The dissertation's protocol, with rates ([table](tables/03_dissertation.md))",
             "",
-            format_table(diss, "not reported"),
+            markdown(diss, "not reported"),
             "",
         ]
         here = diss[diss.codec.str.startswith("JPEG q=")]
@@ -601,14 +579,15 @@ def write_readme() -> Path:
             out += [
                 f"The JPEG setting that matches the dissertation's {DISSERTATION_JPEG['psnr']:g} "
                 f"dB here is {r.codec}: "
-                f"{_fmt(r.psnr)} dB / SSIM {_fmt(r.ssim, '.3f')} at {_fmt(r.bpp, '.3f')} bpp. "
+                f"{number(r.psnr)} dB / SSIM {number(r.ssim, '.3f')} at "
+                f"{number(r.bpp, '.3f')} bpp. "
                 "The dissertation compared at whatever rate that was, without saying.",
                 "",
             ]
     paper = _read("03_paper")
     if paper is not None:
         out += ["#### Jiang et al.'s protocol ([table](tables/03_paper.md))", "",
-                format_table(paper), ""]  # fmt: skip
+                markdown(paper), ""]  # fmt: skip
     out += _ablations()
     speed = [
         ("codec_speed.md", "codec speed"),

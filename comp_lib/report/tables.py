@@ -11,6 +11,7 @@ from the JSON sidecar, never from the Markdown. A long table only read by code
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from comp_lib.config import git_commit, reports_dir, tables_dir
 from comp_lib.files import atomic_write
+from comp_lib.report.numbers import for_people
 
 __all__ = [
     "Provenance",
@@ -25,6 +27,7 @@ __all__ = [
     "read_provenance",
     "read_table",
     "write_csv",
+    "write_for_people",
     "write_table",
 ]
 
@@ -131,7 +134,8 @@ def write_table(
     if not isinstance(source, Provenance):
         raise TypeError(f"source must be a Provenance (see provenance()), got {type(source)}")
     write_csv(name, df, source)
-    text = f"# {title}\n\n{note}\n\n{source}\n\n{df.to_markdown(index=False)}\n"
+    table = df.to_markdown(index=False, disable_numparse=True)  # "0.100" stays "0.100"
+    text = f"# {title}\n\n{note}\n\n{source}\n\n{table}\n"
     return atomic_write(tables_dir() / f"{name}.md", text)
 
 
@@ -158,3 +162,19 @@ def read_table(name: str) -> tuple[pd.DataFrame | None, Provenance | None]:
     """Table ``name`` and its provenance, each None where the file is missing."""
     path = reports_dir() / "tables" / f"{name}.csv"
     return (pd.read_csv(path) if path.is_file() else None), read_provenance(name)
+
+
+def write_for_people(
+    name: str,
+    title: str,
+    table: pd.DataFrame,
+    source: Provenance | None,
+    note: str = "",
+    missing: str | Mapping[str, str] = "not defined",
+) -> Path:
+    """:func:`write_table` of ``table``: its Markdown for people
+    (:func:`comp_lib.report.numbers.for_people`: rounded, each missing value says why in
+    ``missing``), its CSV with the numbers as they are. Returns the ``.md``."""
+    path = write_table(name, title, for_people(table, missing), source, note)
+    write_csv(name, table, source)
+    return path

@@ -58,6 +58,7 @@ from comp_lib.evaluate import evaluate
 from comp_lib.files import atomic_write
 from comp_lib.models import RecCNN
 from comp_lib.rd import at_rates, bd_table, psnr_at_rate, rd_curves
+from comp_lib.report.numbers import number
 from comp_lib.studies.constants import DISSERTATION_JPEG, DISSERTATION_MODEL, MAX_RATE
 from comp_lib.train import TrainConfig, Trainer
 
@@ -519,10 +520,6 @@ def dissertation_rates(curves: pd.DataFrame, match: pd.Series, quality: int) -> 
     return pd.concat([table, reported], ignore_index=True).round(3)
 
 
-def _number(value: float, spec: str, why: str) -> str:
-    return f"not defined: {why}" if pd.isna(value) else format(value, spec)
-
-
 def ablation_table(results: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
     """One ablation's variants for people: mean over seeds, rounded, no raw NaN.
 
@@ -544,14 +541,14 @@ def ablation_table(results: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
     columns = ["bd_rate_psnr_%", "bd_rate_ssim_%", "gain_at_0.3_db"]
     mean = results.groupby("variant", sort=False)[columns].mean()
     seeds = results.groupby("variant", sort=False).seed.nunique()
-    no_range = "no quality range shared with JPEG"
+    no_range = "not defined: no quality range shared with JPEG"
     return pd.DataFrame({
         "variant": mean.index,
         "seeds": seeds.to_numpy(),
-        "BD-rate by PSNR (%)": [_number(v, "+.2f", no_range) for v in mean["bd_rate_psnr_%"]],
-        "BD-rate by SSIM (%)": [_number(v, "+.2f", no_range) for v in mean["bd_rate_ssim_%"]],
+        "BD-rate by PSNR (%)": [number(v, "+.2f", no_range) for v in mean["bd_rate_psnr_%"]],
+        "BD-rate by SSIM (%)": [number(v, "+.2f", no_range) for v in mean["bd_rate_ssim_%"]],
         f"gain at {rate:g} bpp (dB)": [
-            _number(v, "+.2f", f"a curve does not reach {rate:g} bpp")
+            number(v, "+.2f", f"not defined: a curve does not reach {rate:g} bpp")
             for v in mean["gain_at_0.3_db"]
         ],
     })  # fmt: skip
@@ -566,14 +563,14 @@ def dissertation_for_people(rates: pd.DataFrame) -> pd.DataFrame:
     """
     reported = rates.variant.str.endswith("(reported)").to_numpy()
     jpeg = rates.variant.str.startswith("JPEG q=").to_numpy()
-    why = np.where(reported, "not reported",
-                   np.where(jpeg, "this row is JPEG", "below JPEG's lowest rate"))  # fmt: skip
+    why = np.char.add("not defined: ", np.where(reported, "not reported",
+                      np.where(jpeg, "this row is JPEG", "below JPEG's lowest rate")))  # fmt: skip
     columns = {"bpp": ("bpp", ".3f"), "psnr": ("PSNR (dB)", ".2f"), "ssim": ("SSIM", ".3f"),
                "gain_db": ("gain over JPEG at equal bpp (dB)", "+.2f"),
                "jpeg_psnr_same_bpp": ("JPEG's PSNR at that bpp (dB)", ".2f")}  # fmt: skip
     out = {"variant": rates.variant.to_numpy()}
     for column, (label, spec) in columns.items():
-        out[label] = [_number(v, spec, w) for v, w in zip(rates[column], why, strict=True)]
+        out[label] = [number(v, spec, w) for v, w in zip(rates[column], why, strict=True)]
     return pd.DataFrame(out)
 
 

@@ -19,8 +19,9 @@
    JPEG's bpp on Set5 and Set14 (Jiang et al., Tables I-II).
 
 Every "quality at a rate" is :func:`comp_lib.rd.psnr_at_rate` (linear in log-rate, NaN
-outside the curve); the constants are :mod:`comp_lib.studies.constants`'. Tables for
-people (:func:`for_people`, :func:`write_for_people`): rounded, no ``nan``.
+outside the curve); the constants are :mod:`comp_lib.studies.constants`'. The notebooks
+show and write these tables for people with :mod:`comp_lib.report.numbers` (rounded, no
+``nan``).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from comp_lib.rd import (
     rd_curves,
     stops_beating,
 )
-from comp_lib.report.tables import write_csv, write_table
 from comp_lib.studies.constants import (
     ANCHOR,
     CROPS_RATE,
@@ -73,7 +73,6 @@ __all__ = [
     "dissertation_jpeg_match",
     "dissertation_rows",
     "dissertation_table",
-    "for_people",
     "headline_table",
     "matched_crops",
     "paper_table",
@@ -82,7 +81,6 @@ __all__ = [
     "setting_spread",
     "standard_tables",
     "write_compressai",
-    "write_for_people",
 ]
 
 Images = Sequence[tuple[str, np.ndarray]]
@@ -605,45 +603,3 @@ def headline_table(
                                      if v < mean.get(OURS, -np.inf)) or "none"  # fmt: skip
         out.append(row)
     return pd.DataFrame(out)
-
-
-def _decimals(column: str) -> int:
-    """Decimals for people by column name: % and dB 2, bpp and SSIM 3, times 1."""
-    name = str(column).lower()
-    for keys, decimals in ((("%",), 2), (("ssim",), 3), (("psnr", "db", "gain"), 2),
-                           (("bpp", "rate"), 3), (("_ms",), 1)):  # fmt: skip
-        if any(k in name for k in keys):
-            return decimals
-    return 2
-
-
-def for_people(table: pd.DataFrame, missing: str | Mapping[str, str] = "not defined"):
-    """``table`` with its numbers as text for people: dB and % to 2 decimals, bpp and SSIM
-    to 3, times to 1 (by column name), integers as they are, and ``missing`` (say why; one
-    text, or one per column) for NaN."""
-    shown = table.copy().astype(object)
-    for column in table.columns:
-        why = missing if isinstance(missing, str) else missing.get(column, "not defined")
-
-        def cell(value, column=column, why=why):
-            if isinstance(value, (float, np.floating)):
-                return why if np.isnan(value) else f"{value:.{_decimals(column)}f}"
-            return value
-
-        shown[column] = [cell(v) for v in table[column]]
-    return shown
-
-
-def write_for_people(
-    name: str,
-    title: str,
-    table: pd.DataFrame,
-    source,
-    note: str = "",
-    missing: str | Mapping[str, str] = "not defined",
-) -> Path:
-    """:func:`comp_lib.report.write_table`, its Markdown file for people (:func:`for_people`:
-    rounded, no ``nan``), its CSV with the numbers as they are. Returns the ``.md``."""
-    path = write_table(name, title, for_people(table, missing), source, note)
-    write_csv(name, table, source)
-    return path
