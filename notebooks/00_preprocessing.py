@@ -63,8 +63,8 @@ if data_folder:
 
 from comp_lib.config import data_dir
 from comp_lib.data import absolute_path, build_corpus, dataset_dir, list_images, read_image
-from comp_lib.data.corpus import preparation_stats, shape_costs
 from comp_lib.data.images import read_raw_rgb, resize
+from comp_lib.data.preparation import preparation_stats, shape_costs
 from comp_lib.report import provenance, write_csv, write_table
 from comp_lib.report.figures import save_figure, show_images, show_images_to_scale
 

@@ -87,7 +87,7 @@ from comp_lib.evaluate import evaluate
 from comp_lib.rd import rd_curves
 from comp_lib.report import figures, provenance, write_csv, write_table
 from comp_lib.report.figures import save_figure
-from comp_lib.report.readme import ablation_findings
+from comp_lib.report.findings import ablation_findings
 from comp_lib.studies import ablations as study  # the ablations' definitions and helpers
 from comp_lib.studies.protocols import dissertation_images, dissertation_jpeg_match
 

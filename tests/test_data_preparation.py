@@ -1,4 +1,4 @@
-"""What preparing the study's images costs (comp_lib.data.corpus.shape_costs,
+"""What preparing the study's images costs (comp_lib.data.preparation.shape_costs,
 preparation_stats), on real files of the data folder."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from comp_lib.data import dataset_dir, list_images, resize
-from comp_lib.data.corpus import preparation_stats, shape_costs
+from comp_lib.data.preparation import preparation_stats, shape_costs
 
 
 def _index(files: dict[str, list], split: str = "train") -> pd.DataFrame:

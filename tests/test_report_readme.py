@@ -177,7 +177,7 @@ def test_the_report_answers_first_with_a_figure_and_the_summary_table(reports):
 
 def test_summary_numbers_by_hand(reports):
     """The summary's BD-rates, gain and best classical codec, read by hand off the tables."""
-    from comp_lib.report.readme import summary_numbers, summary_table
+    from comp_lib.report.summary import summary_numbers, summary_table
 
     bd = pd.read_csv(reports / "tables" / "03_standard_bd.csv")
     fixed = pd.read_csv(reports / "tables" / "03_standard_at_rates.csv")

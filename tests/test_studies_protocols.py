@@ -16,7 +16,8 @@ from comp_lib.data import load_dataset_gray
 from comp_lib.evaluate import evaluate
 from comp_lib.metrics import bpp, psnr
 from comp_lib.rd import at_rates, bd_rate, bd_table, common_range_table, rd_curves, stops_beating
-from comp_lib.studies import ablations, constants, protocols
+from comp_lib.studies import constants, protocols
+from comp_lib.studies.ablations import results as ablation_results
 from comp_lib.zoo import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,8 +147,8 @@ def test_the_dissertations_figures_are_typed_once():
     typed = {str(p.relative_to(ROOT)) for p in sorted((ROOT / "comp_lib").rglob("*.py"))
              if _float_literals(p) & figures}  # fmt: skip
     assert typed == {"comp_lib/studies/constants.py"}
-    assert ablations.DISSERTATION_MODEL is constants.DISSERTATION_MODEL
-    assert ablations.DISSERTATION_JPEG is constants.DISSERTATION_JPEG
+    assert ablation_results.DISSERTATION_MODEL is constants.DISSERTATION_MODEL
+    assert ablation_results.DISSERTATION_JPEG is constants.DISSERTATION_JPEG
     assert not _float_literals(ROOT / "notebooks" / "03_evaluation.py") & figures
 
 

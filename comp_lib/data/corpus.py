@@ -34,6 +34,7 @@ from comp_lib.data.registry import dataset_dir
 from comp_lib.files import move_into_place, sha256_file
 
 __all__ = [
+    "CORPUS_DATASETS",
     "CORPUS_VERSION",
     "Corpus",
     "absolute_path",
@@ -46,6 +47,10 @@ __all__ = [
 
 #: Bumped whenever the corpus format or the preprocessing changes (invalidates caches).
 CORPUS_VERSION = 1
+
+#: The datasets :func:`build_corpus` reads by default: its training sources (BSDS300 train,
+#: Train400), then its test set (BSDS300 test)
+CORPUS_DATASETS = ("bsds300_train", "train400", "bsds300_test")
 
 
 def find_leaks(
@@ -186,7 +191,7 @@ def default_sources() -> list[Path]:
     RAISE (the dissertation's source) cannot be downloaded offline; pass its
     folder of NEFs as ``sources`` instead.
     """
-    return [dataset_dir("bsds300_train"), dataset_dir("train400")]
+    return [dataset_dir(name) for name in CORPUS_DATASETS[:-1]]
 
 
 def _resolve(source: str | os.PathLike) -> Path:
@@ -301,7 +306,7 @@ def build_corpus(
     seed: int = 0,
     val_fraction: float = 0.1,
     crop: bool = False,
-    test_source: str | os.PathLike = "bsds300_test",
+    test_source: str | os.PathLike = CORPUS_DATASETS[-1],
     categories: str | os.PathLike | dict | None = None,
     leak_threshold: float = 0.5,
     on_leak: str = "drop",
@@ -489,88 +494,3 @@ def build_corpus(
     if cache:
         _save(corpus, folder)
     return corpus
-
-
-# --------------------------------------------------------------------------- what preparing costs
-
-
-def shape_costs(index: pd.DataFrame, size: int = 180) -> pd.DataFrame:
-    """What turning each source's images into ``size`` x ``size`` squares costs, per source.
-
-    Read from a corpus :attr:`Corpus.index` (the original height and width of every image
-    the corpus uses: train, val and test rows). Medians over each source's images.
-
-    Parameters
-    ----------
-    index : pandas.DataFrame
-        A corpus index (``source``, ``split``, ``height``, ``width``).
-    size : int
-        The side of the study's square images.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per source: ``images``, ``typical_size`` (the most common "HxW"),
-        ``pixels_kept_%`` (``size**2`` over the original's pixels), ``shrink`` (how many
-        times smaller each side gets on average: ``sqrt(H * W) / size``), ``stretch`` (the
-        long side over the short side: stretching to a square squeezes the long side by this
-        factor relative to the short one) and ``crop_discards_%`` (the share of the pixels a
-        centre crop to a square throws away).
-    """
-    used = index[index.split.isin(["train", "val", "test"]) & (index.height > 0)]
-    h, w = used.height.astype(float), used.width.astype(float)
-    long, short = np.maximum(h, w), np.minimum(h, w)
-    costs = pd.DataFrame({
-        "source": used.source,
-        "typical_size": used.height.astype(str) + "x" + used.width.astype(str),
-        "pixels_kept_%": 100 * size**2 / (h * w),
-        "shrink": np.sqrt(h * w) / size,
-        "stretch": long / short,
-        "crop_discards_%": 100 * (1 - short / long),
-    })  # fmt: skip
-    grouped = costs.groupby("source", sort=True)
-    out = grouped.median(numeric_only=True)
-    out.insert(0, "typical_size", grouped.typical_size.agg(lambda s: s.mode().iloc[0]))
-    out.insert(0, "images", grouped.size())
-    return out.reset_index()
-
-
-def _gradient(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(dy, dx)`` finite differences of a plane, cropped to a common ``(H-1, W-1)``."""
-    return np.diff(plane, axis=0)[:, :-1], np.diff(plane, axis=1)[:-1, :]
-
-
-def preparation_stats(paths: Sequence[str | os.PathLike], size: int = 180) -> pd.DataFrame:
-    """How much detail each image keeps in grayscale, and how dense it becomes at ``size``.
-
-    For each file (read with Pillow at 8 bits): the share of its *detail* (the energy of its
-    horizontal and vertical pixel differences) that lies in the luma ``Y`` rather than in
-    the chroma ``Cb``, ``Cr`` (JFIF's YCbCr, :func:`comp_lib.jpeg.rgb_to_ycbcr`; 100 % for a
-    grayscale file); and the mean gradient magnitude of the luma, in gray levels per pixel,
-    at native size and once stretched to ``size`` x ``size`` (:func:`resize`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per file: ``file``, ``colour`` (bool), ``height``, ``width``,
-        ``luma_detail_%``, ``gradient_native``, ``gradient_resized``.
-    """
-    from PIL import Image
-
-    from comp_lib.jpeg import rgb_to_ycbcr
-
-    rows = []
-    for path in map(Path, paths):
-        with Image.open(path) as img:
-            colour = img.mode not in ("L", "I", "I;16", "F", "1")
-            rgb = np.asarray(img.convert("RGB"), dtype=np.float64)
-        ycc = rgb_to_ycbcr(rgb)
-        energy = [sum(float(np.sum(d**2)) for d in _gradient(ycc[..., c])) for c in range(3)]
-        luma = ycc[..., 0]
-        small = resize((luma / 255).astype(np.float32), size).astype(np.float64) * 255
-        share = 100 * energy[0] / sum(energy) if sum(energy) else 100.0
-        rows.append({"file": path.name, "colour": colour, "height": luma.shape[0],
-                     "width": luma.shape[1], "luma_detail_%": share,
-                     "gradient_native": float(np.mean(np.hypot(*_gradient(luma)))),
-                     "gradient_resized": float(np.mean(np.hypot(*_gradient(small))))})  # fmt: skip
-    return pd.DataFrame(rows)

@@ -7,6 +7,9 @@
     figures   image grids, training curves, RD curves and ablation charts saved into
               reports/figures/
     numbers   for_people: one rounding rule for every table shown or written (no nan)
+    summary   summary_numbers, summary_table: the answer, the summary table and the
+              headline RD figure that open the report
+    findings  ablation_findings, dissertation_findings: what the 04 tables say
     readme    write_readme: the report, every number read from a table
 """
 

@@ -4,6 +4,9 @@ Every number in the report is read from a table under ``reports/tables/`` and
 printed next to a link to it, so that the text cannot drift from the results; what
 produced a table (profile, parameters, machine) is read from its provenance sidecar
 (:func:`comp_lib.report.tables.read_table`), as data.
+This module assembles the document: the summary (:mod:`comp_lib.report.summary`) and
+the findings on the ablations (:mod:`comp_lib.report.findings`) first, then the terms
+(:data:`TERMS`), a section per notebook, the benchmarks and the provenance appendix.
 :func:`comp_lib.pipeline.run` calls :func:`write_readme` after the notebooks.
 """
 
@@ -12,33 +15,25 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from comp_lib.baselines import BASELINES
 from comp_lib.config import reports_dir
 from comp_lib.data.registry import dataset_title
 from comp_lib.files import atomic_write
-from comp_lib.rd import rd_curves
-from comp_lib.report.figures import plot_headline_rd, save_figure
+from comp_lib.report.findings import ablation_findings, dissertation_findings, provenance_parameter
 from comp_lib.report.numbers import markdown, number
+from comp_lib.report.summary import (
+    answer_sentences,
+    bd_rate_spans,
+    headline_figure,
+    summary_numbers,
+    summary_table,
+)
 from comp_lib.report.tables import Provenance, read_provenance, read_table
-from comp_lib.studies.constants import ANCHOR, DISSERTATION_JPEG
+from comp_lib.studies.constants import DISSERTATION_JPEG
 from comp_lib.studies.roster import COMCNN_RECCNN, OURS, RECCNN_ONLY
 
-#: the classical codecs the study compares with (every baseline but the anchor)
-CLASSICAL = tuple(name for name in BASELINES if name != ANCHOR)
-
-__all__ = [
-    "CLASSICAL",
-    "TERMS",
-    "ablation_findings",
-    "dissertation_findings",
-    "summary_numbers",
-    "summary_table",
-    "write_readme",
-]
+__all__ = ["TERMS", "write_readme"]
 
 
 def _read(name: str) -> pd.DataFrame | None:
@@ -48,124 +43,6 @@ def _read(name: str) -> pd.DataFrame | None:
 def _line(source: Provenance | None) -> str:
     """The provenance line the report prints above a section ("" when unknown)."""
     return "" if source is None else str(source)
-
-
-def _parameter(source: Provenance | None, *keys: str):
-    """``source.parameters[keys[0]][keys[1]]...``, or None where any is missing."""
-    value = None if source is None else source.parameters
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _overlaps(rows: pd.DataFrame | None, max_rate: float) -> dict:
-    """(dataset, codec) -> (lowest, highest) bpp over which its BD-rate against JPEG is
-    computed: the rates its mean curve and JPEG's both cover, up to ``max_rate``."""
-    spans = {}
-    if rows is None or "dataset" not in rows:
-        return spans
-    for dataset, sub in rows.groupby("dataset", sort=False):
-        span = rd_curves(sub).groupby("codec").bpp.agg(["min", "max"])
-        if ANCHOR not in span.index:
-            continue
-        lo_j, hi_j = span.loc[ANCHOR]
-        for codec, (lo, hi) in span.drop(index=ANCHOR).iterrows():
-            spans[dataset, codec] = (max(lo, lo_j), min(hi, hi_j, max_rate))
-    return spans
-
-
-def summary_numbers(
-    bd: pd.DataFrame, fixed: pd.DataFrame, rows: pd.DataFrame | None, rate: float = 0.3
-) -> pd.DataFrame:
-    """The numbers of the report's summary, one row per test set (in ``bd``'s order).
-
-    Columns: ``dataset``; ``framework_bd``, ``framework_lo``, ``framework_hi`` (the paper's
-    framework, ComCNN+RecCNN: BD-rate against JPEG by PSNR, %, and the bpp range it covers);
-    the same three for the ladder (``ladder_*``, "ours"); ``gain_db`` (the ladder's PSNR
-    minus JPEG's at ``rate`` bpp); ``classical`` and ``classical_bd`` (the classical codec
-    with the lowest BD-rate). NaN (or "") where a codec was not run or a curve does not
-    reach the rate.
-    """
-    spans = _overlaps(rows, float(bd.max_rate.max()))
-    out = []
-    for dataset, sub in bd.groupby("dataset", sort=False):
-        by = sub.set_index("codec")["bd_rate_psnr_%"]
-        row = {"dataset": dataset}
-        for key, codec in (("framework", COMCNN_RECCNN), ("ladder", OURS)):
-            lo, hi = spans.get((dataset, codec), (math.nan, math.nan))
-            row |= {f"{key}_bd": by.get(codec, math.nan), f"{key}_lo": lo, f"{key}_hi": hi}
-        at = fixed[(fixed.dataset == dataset) & np.isclose(fixed.bpp, rate)]
-        at = at.set_index("codec").psnr
-        row["gain_db"] = at.get(OURS, math.nan) - at.get(ANCHOR, math.nan)
-        classical = by[[c for c in CLASSICAL if c in by.index]].dropna()
-        row["classical"] = classical.idxmin() if len(classical) else ""
-        row["classical_bd"] = classical.min() if len(classical) else math.nan
-        out.append(row)
-    return pd.DataFrame(out)
-
-
-def summary_table(numbers: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
-    """:func:`summary_numbers` as text for people: one column per question."""
-
-    def bd_over(r, key):
-        value, lo, hi = r[f"{key}_bd"], r[f"{key}_lo"], r[f"{key}_hi"]
-        if math.isnan(value):
-            return "not measured"
-        return f"{value:+.2f} % ({lo:.3f}-{hi:.3f} bpp)"
-
-    return pd.DataFrame({
-        "test set": [dataset_title(d) for d in numbers.dataset],
-        f"framework ({COMCNN_RECCNN}): BD-rate": [bd_over(r, "framework")
-                                                  for _, r in numbers.iterrows()],
-        f'ladder ("{OURS}"): BD-rate': [bd_over(r, "ladder") for _, r in numbers.iterrows()],
-        f"ladder's gain at {rate:g} bpp": [
-            "not defined: a curve stops below it" if math.isnan(g) else f"{g:+.2f} dB"
-            for g in numbers.gain_db],
-        "best classical codec: BD-rate": [
-            f"{c}: {v:+.2f} %" if c else "not measured"
-            for c, v in zip(numbers.classical, numbers.classical_bd, strict=True)],
-    })  # fmt: skip
-
-
-def _answer(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
-    """The report's answer in three sentences, read off :func:`summary_numbers`."""
-    ladder = numbers.set_index("dataset").ladder_bd.dropna()
-    if ladder.empty:
-        return []
-    top = numbers.iloc[0]
-    wins = int((ladder < 0).sum())
-    verdict = "Yes" if wins == len(ladder) else "Not everywhere" if wins else "No"
-    others = ", ".join(
-        f"{dataset_title(d)} {v:+.2f} %" for d, v in ladder.drop(top.dataset).items()
-    )
-    gain = "" if math.isnan(top.gain_db) else f", and it gains {top.gain_db:+.2f} dB at 0.3 bpp"
-    out = [
-        f"**{verdict}: at equal bits per pixel (counted from the real bytes) the study's codec "
-        f'beats JPEG on {wins} of {len(ladder)} test sets.** Its ladder ("{OURS}": the best '
-        f"shipped model at each rate) needs {abs(top.ladder_bd):.2f} % "
-        f"{'fewer' if top.ladder_bd < 0 else 'more'} bits than JPEG for the same PSNR on "
-        f"{dataset_title(top.dataset)} (BD-rate {top.ladder_bd:+.2f} % over {top.ladder_lo:.3f}-"
-        f"{top.ladder_hi:.3f} bpp{'; ' + others if others else ''}){gain}."
-    ]
-    by = bd[bd.dataset == top.dataset].set_index("codec")["bd_rate_psnr_%"]
-    if not math.isnan(top.framework_bd) and RECCNN_ONLY in by.index:
-        out.append(
-            f"Jiang et al.'s framework itself ({COMCNN_RECCNN}) gives {top.framework_bd:+.2f} % "
-            f"over the low rates it reaches ({top.framework_lo:.3f}-{top.framework_hi:.3f} bpp); "
-            f"above those the ladder's gain is a post-filter's ({RECCNN_ONLY}: plain JPEG, "
-            f"then RecCNN, {by[RECCNN_ONLY]:+.2f} % on its own)."
-        )
-    better = by[[c for c in CLASSICAL if c in by.index]].dropna()
-    better = better[better < top.ladder_bd].sort_values()
-    if len(better):
-        listed = " and ".join(f"{c} ({v:+.2f} %)" for c, v in better.items())
-        where = dataset_title(top.dataset)
-        out.append(f"What still beats it on {where}: {listed}, codecs with no learning.")
-    else:
-        out.append(f"No classical codec of the study beats it on {dataset_title(top.dataset)}.")
-    return [" ".join(out), ""]
 
 
 def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
@@ -179,7 +56,7 @@ def _bd_ranges(rows: pd.DataFrame | None, max_rate: float) -> list[str]:
         "rates only. The ranges (bpp):",
         "",
     ]
-    spans = _overlaps(rows, max_rate)
+    spans = bd_rate_spans(rows, max_rate)
     for dataset in dict.fromkeys(d for d, _ in spans):
         parts = [f"{codec} {lo:.3f}-{hi:.3f}" for (d, codec), (lo, hi) in spans.items()
                  if d == dataset]  # fmt: skip
@@ -215,7 +92,7 @@ def _common_range() -> list[str]:
 
 def _ladder_note(rows: pd.DataFrame | None, source: Provenance | None) -> list[str]:
     """A line saying when "ours" ran at only some of its ladder's rungs (``ladder_step``)."""
-    step = _parameter(source, "ladder_step")
+    step = provenance_parameter(source, "ladder_step")
     if rows is None or "codec" not in rows or step is None or int(step) <= 1:
         return []
     step = int(step)
@@ -329,104 +206,6 @@ def _ablations() -> list[str]:
     return out + ["", "### What the ablations say", "", *ablation_findings(summary, rates, source)]
 
 
-#: an ablation's best and worst variants count as "clearly apart" when their BD-rates
-#: differ by more than this many pooled seed standard deviations
-CLEAR_SPREADS = 3.0
-
-
-def ablation_findings(
-    summary: pd.DataFrame, rates: pd.DataFrame | None, source: Provenance | None = None
-) -> list[str]:
-    """What the ablation tables say, read off them by fixed rules (stated in the text).
-
-    Per ablation: its best and worst variant by BD-rate, and whether their gap exceeds
-    :data:`CLEAR_SPREADS` times the seed-to-seed standard deviation pooled over every
-    repeated variant. Then the dissertation's comparison: the rate JPEG needed for its
-    32.75 dB against the model's rate, and which faults alone cost more than 1 dB at
-    equal rate.
-
-    Parameters
-    ----------
-    summary : pandas.DataFrame
-        ``04_summary``: per ablation and variant, ``bd_rate_psnr_%_{mean,std,count}``.
-    rates : pandas.DataFrame, optional
-        ``04_dissertation_rates`` (the model first, then its faults and JPEG).
-    source : Provenance, optional
-        The tables' provenance: its ``budget`` parameter (epochs, steps) is stated.
-
-    Returns
-    -------
-    list of str
-        Markdown lines.
-    """
-    col = "bd_rate_psnr_%"
-    repeated = summary[summary[f"{col}_count"] >= 2]
-    # a run shared by several ablations (the budget's own setting) counts once
-    repeated = repeated.drop_duplicates([f"{col}_mean", f"{col}_std"])
-    noise = float(np.sqrt((repeated[f"{col}_std"] ** 2).mean())) if len(repeated) else math.nan
-    out = []
-    epochs, steps = _parameter(source, "budget", "epochs"), _parameter(source, "budget", "steps")
-    if epochs is not None and steps is not None:
-        out += [f"Every run had the same small budget ({epochs} epochs of {steps} steps): "
-                "these rank what each change does early in training, which favours small "
-                "networks and high learning rates. The shipped models of the 03 comparison "
-                "were trained far longer.", ""]  # fmt: skip
-    if math.isnan(noise):
-        out += ["No variant was run with more than one seed, so no seed spread is known: "
-                "read small differences as noise.", ""]  # fmt: skip
-    else:
-        out += [f"Seed-to-seed standard deviation of the BD-rate, pooled over the "
-                f"{len(repeated)} distinct repeated variants: {noise:.2f} points. An ablation's "
-                f"best and worst variants are called clearly apart when their BD-rates differ by "
-                f"more than {CLEAR_SPREADS:g} times that ({CLEAR_SPREADS * noise:.1f} points).",
-                ""]  # fmt: skip
-    for ablation, sub in summary.groupby("ablation", sort=False):
-        sub = sub.dropna(subset=[f"{col}_mean"])
-        if len(sub) < 2:
-            continue
-        best = sub.loc[sub[f"{col}_mean"].idxmin()]
-        worst = sub.loc[sub[f"{col}_mean"].idxmax()]
-        gap = worst[f"{col}_mean"] - best[f"{col}_mean"]
-        verdict = (
-            "" if math.isnan(noise)
-            else ", clearly apart" if gap > CLEAR_SPREADS * noise
-            else ", within the seed noise"
-        )  # fmt: skip
-        out.append(f"- **{ablation}**: best {best.variant} ({best[f'{col}_mean']:+.2f} %), "
-                   f"worst {worst.variant} ({worst[f'{col}_mean']:+.2f} %): {gap:.2f} points "
-                   f"apart{verdict}.")  # fmt: skip
-    out.append("")
-    return out + dissertation_findings(rates)
-
-
-def dissertation_findings(rates: pd.DataFrame | None) -> list[str]:
-    """What ``04_dissertation_rates`` says: the rate JPEG needed for the dissertation's
-    32.75 dB against its model's rate, and the faults that alone cost more than 1 dB."""
-    out = []
-    if rates is None or rates.empty:
-        return out
-    model, jpeg = rates.iloc[0], rates[rates.variant.str.startswith("JPEG q=")]
-    if len(jpeg) and not (math.isnan(model.bpp) or math.isnan(model.gain_db)):
-        j = jpeg.iloc[0]
-        out += [
-            f"The dissertation's protocol here gives {model.psnr:.2f} dB at {model.bpp:.3f} "
-            f"bpp, {model.gain_db:+.2f} dB against JPEG at that rate "
-            f"({model.jpeg_psnr_same_bpp:.2f} dB). JPEG reaches about "
-            f"{DISSERTATION_JPEG['psnr']:g} dB, the "
-            f"dissertation's JPEG figure, only at "
-            f"{j.bpp:.3f} bpp ({j.bpp / model.bpp:.1f} times the model's rate): comparing at "
-            f"unequal rates alone turns a {model.gain_db:+.2f} dB result into a "
-            f"{model.psnr - j.psnr:+.2f} dB one.",
-            "",
-        ]
-    faults = rates.iloc[1:][rates.iloc[1:].gain_db < -1.0]
-    if len(faults):
-        listed = "; ".join(f"{r.variant} {r.psnr:.2f} dB ({r.gain_db:+.2f} dB)"
-                           for r in faults.itertuples())  # fmt: skip
-        out += [f"Faults that alone cost more than 1 dB against JPEG at equal rate: {listed}.", ""]
-    return out
-
-
 #: the report's definitions of the study's own names, so that no internal name goes unexplained
 TERMS = [
     f"**{COMCNN_RECCNN}** (the paper's framework): ComCNN halves the image, JPEG codes the "
@@ -451,25 +230,6 @@ _PROVENANCE = [
     ("03_standard_bd", "03 evaluation"),
     ("04_summary", "04 ablations"),
 ]
-
-
-def _headline_figure(rows: pd.DataFrame, numbers: pd.DataFrame, max_rate: float) -> list[str]:
-    """Draw the headline RD figure of the first test set; return the lines that show it."""
-    dataset = numbers.dataset.iloc[0]
-    curves = rd_curves(rows[rows.dataset == dataset])
-    best = numbers.classical.iloc[0]
-    codecs = [ANCHOR, COMCNN_RECCNN, OURS, *([best] if best else [])]
-    labels = {ANCHOR: f"{ANCHOR} (the anchor)", COMCNN_RECCNN: f"{COMCNN_RECCNN} (the paper's)",
-              OURS: f"{OURS} (the ladder)", best: f"{best} (best classical codec)"}  # fmt: skip
-    title = f"{dataset_title(dataset)}, grayscale, mean over images"
-    fig = plot_headline_rd(curves, codecs, max_rate, title, labels)
-    save_figure(fig, "report_headline_rd")
-    plt.close(fig)
-    return [
-        f"![PSNR against bpp on {dataset_title(dataset)}: JPEG, the paper's framework, the "
-        f"ladder and {best or 'no classical codec'}](figures/report_headline_rd.png)",
-        "",
-    ]
 
 
 def _details_00_01_02() -> list[str]:
@@ -534,9 +294,9 @@ def write_readme() -> Path:
             out += ["**These tables come from the smoke profile (a few images per dataset): they "
                     "check the pipeline and are not results.** Run `make report` for the default "
                     "profile.", ""]  # fmt: skip
-        out += _answer(numbers, bd)
+        out += answer_sentences(numbers, bd)
         if rows is not None and "dataset" in rows:
-            out += _headline_figure(rows, numbers, max_rate)
+            out += headline_figure(rows, numbers, max_rate)
         out += [f"BD-rates by PSNR against JPEG up to {max_rate:g} bpp, over the rates each "
                 "curve covers; grayscale, mean curves over each test set "
                 "([table](tables/03_standard_bd.md)):", "",
