@@ -52,10 +52,10 @@ benchmarks: venv
 mutation: venv
 	$(BIN)/python benchmarks/mutation.py
 
-# Download BSDS300 and Kodak from their official servers into $$COMP_LIB_DATA (or ./data),
+# Download every dataset from its public source into $$COMP_LIB_DATA (or ./data),
 # checked against the sha256 manifests in comp_lib/data/manifests.
 data: venv
-	$(BIN)/python -m comp_lib.data fetch bsds300 kodak
+	$(BIN)/python -m comp_lib.data fetch
 
 lab: venv
 	$(BIN)/jupyter lab notebooks

@@ -5,7 +5,10 @@
 (``00_preprocessing``, ...) mapping to that notebook's parameters, and executes
 ``notebooks/NN_*.ipynb`` one after the other, each with its parameters plus
 ``profile``, writing the executed copies to ``reports/notebooks/``. The notebooks
-write their own figures and tables under ``reports/``. A failing notebook stops the
+write their own figures and tables under ``reports/``. Before the first notebook starts,
+every dataset the chosen notebooks read (:func:`needed_datasets`) is checked against its
+manifest and fetched when missing (:func:`comp_lib.data.preflight.ensure`); when that
+fails, the run stops at once with one message and exit status 1. A failing notebook stops the
 run with its name; the executed copy up to the failing cell is kept for reading.
 A full run records how long each notebook took, and on what machine, in
 ``reports/tables/pipeline_<profile>.{csv,json,md}``; the report states it.
@@ -14,6 +17,7 @@ A full run records how long each notebook took, and on what machine, in
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 from pathlib import Path
@@ -21,13 +25,19 @@ from pathlib import Path
 import yaml
 
 from comp_lib.config import PROJECT_ROOT, reports_dir
+from comp_lib.data.corpus import CORPUS_DATASETS
+from comp_lib.data.preflight import DataUnavailable, ensure
+from comp_lib.data.registry import DATASETS
 from comp_lib.files import atomic_write
 
 __all__ = [
     "CHECK_MARKER",
+    "NOTEBOOK_DATASETS",
     "NotebookFailed",
     "load_profile",
     "main",
+    "needed_datasets",
+    "notebook_parameters",
     "notebooks",
     "run",
     "store_summaries",
@@ -38,6 +48,16 @@ __all__ = [
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 
 KERNEL = "comp-study"
+
+#: The datasets each notebook reads besides those its ``datasets`` and ``sources``
+#: parameters name (tests/test_pipeline_data.py reads the notebooks to keep this true)
+NOTEBOOK_DATASETS = {
+    "00_preprocessing": ("bsds300_test", "raw"),
+    "01_method": ("bsds300_test",),
+    "02_training": CORPUS_DATASETS,
+    "03_evaluation": CORPUS_DATASETS,
+    "04_ablations": CORPUS_DATASETS,
+}
 
 
 class NotebookFailed(RuntimeError):
@@ -63,14 +83,64 @@ def load_profile(profile: str) -> dict[str, dict]:
     return {name: dict(raw.get(name) or {}, profile=profile) for name in sorted(names)}
 
 
+def notebook_parameters(notebook: Path) -> dict:
+    """The defaults of a notebook's ``parameters`` cell (literals), by name."""
+    import papermill as pm
+
+    out = {}
+    for name, spec in pm.inspect_notebook(str(notebook)).items():
+        try:
+            out[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError):  # not a literal: not a dataset list either
+            continue
+    return out
+
+
+def needed_datasets(params: dict[str, dict], only: list[str] | None = None) -> list[str]:
+    """Every dataset the notebooks (all, or ``only`` these) read under ``params``.
+
+    Parameters
+    ----------
+    params : dict
+        :func:`load_profile`'s output: notebook name -> the profile's parameters, which
+        override the notebook's own defaults (:func:`notebook_parameters`).
+    only : list of str, optional
+        Notebook names to run (default: all).
+
+    Returns
+    -------
+    list of str
+        Keys of :data:`comp_lib.data.registry.DATASETS`, each once: those of
+        :data:`NOTEBOOK_DATASETS`, and those named by a ``datasets`` or ``sources``
+        parameter (a folder path there is not a dataset and is left to the notebook).
+    """
+    names: list[str] = []
+    for nb in notebooks():
+        if only and nb.stem not in only:
+            continue
+        merged = {**notebook_parameters(nb), **params.get(nb.stem, {})}
+        names += NOTEBOOK_DATASETS.get(nb.stem, ())
+        for key in ("datasets", "sources"):
+            names += [v for v in merged.get(key) or () if isinstance(v, str) and v in DATASETS]
+    return list(dict.fromkeys(names))
+
+
 def run(profile: str = "default", only: list[str] | None = None) -> list[Path]:
-    """Execute the notebooks under ``profile``; return the executed copies."""
+    """Execute the notebooks under ``profile``; return the executed copies.
+
+    Raises
+    ------
+    comp_lib.data.preflight.DataUnavailable
+        A dataset the notebooks need is missing and could not be fetched (before any
+        notebook starts).
+    """
     import papermill as pm
 
     params = load_profile(profile)
     unknown = sorted(set(only or ()) - set(params))
     if unknown:
         raise ValueError(f"--only: no notebook named {unknown}; known: {', '.join(params)}")
+    ensure(needed_datasets(params, only), log=lambda line: print(f"[{profile}] {line}", flush=True))
     out_dir = reports_dir() / "notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
     done, times = [], []
@@ -163,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except NotebookFailed as err:
+    except (NotebookFailed, DataUnavailable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -2,15 +2,20 @@
 
 ::
 
-    registry   every dataset: its folder and, where known, its download (server, manifest)
+    registry   every dataset: its folder, its name for people, its download (public source,
+               sha256 manifest, size, terms, citation)
     images     RAW and ordinary files to grayscale; files for the codec (load_image)
     corpus     the seeded, stratified, cached training corpus; native tiles; held-out images
-    download   fetch and verify downloads against the shipped sha256 manifests
+    preparation  what squaring and graying the images costs (notebook 00's numbers)
+    download   fetch (resumable) and verify downloads against the shipped sha256 manifests
+    preflight  ensure: every dataset a run needs, present and intact or fetched, before
+               the first notebook; one clear message when it cannot
 
-``python -m comp_lib.data fetch bsds300 kodak`` downloads; see :mod:`comp_lib.data.__main__`.
+``python -m comp_lib.data fetch`` downloads them all; see :mod:`comp_lib.data.__main__`.
 """
 
 from comp_lib.data.corpus import (
+    CORPUS_DATASETS,
     CORPUS_VERSION,
     Corpus,
     absolute_path,
@@ -38,13 +43,14 @@ from comp_lib.data.registry import (
     DATASETS,
     DOWNLOADS,
     Dataset,
-    DatasetSpec,
+    Download,
     dataset_dir,
     dataset_title,
 )
 
 __all__ = [
     "ALPHA_POLICIES",
+    "CORPUS_DATASETS",
     "CORPUS_VERSION",
     "DATASETS",
     "DOWNLOADS",
@@ -53,7 +59,7 @@ __all__ = [
     "RAW_SUFFIXES",
     "Corpus",
     "Dataset",
-    "DatasetSpec",
+    "Download",
     "absolute_path",
     "build_corpus",
     "dataset_dir",

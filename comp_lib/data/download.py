@@ -1,39 +1,40 @@
-"""Download BSDS300 and Kodak from their official servers, checked file by file.
+"""Download the study's datasets from their public sources, checked file by file, resumable.
 
-Two datasets can be fetched into the data folder (:func:`comp_lib.config.data_dir`):
+Every dataset of :data:`comp_lib.data.registry.DOWNLOADS` can be fetched into the data
+folder (:func:`comp_lib.config.data_dir`):
 
 ``bsds300``
-    The Berkeley Segmentation Dataset, one gzipped tar,
-    ``BSDS300-images.tgz``, whose members ``BSDS300/images/test/<iid>.jpg``
-    (100), ``BSDS300/images/train/<iid>.jpg`` (200) and ``BSDS300/iids_test.txt``
-    become ``bsds300_test/<iid>.jpg``, ``bsds300_train/<iid>.jpg`` and
-    ``bsds300_test/iids_test.txt``. Every other member (``iids_train.txt``,
-    folders, links, unexpected names) is ignored.
-``kodak``
-    The 24 Kodak PhotoCD PCD0992 images ``kodim01.png`` ... ``kodim24.png``,
-    one download each, into ``kodak/``.
+    One gzipped tar from Berkeley, ``BSDS300-images.tgz``, whose members
+    ``BSDS300/images/test/<iid>.jpg`` (100), ``BSDS300/images/train/<iid>.jpg`` (200) and
+    ``BSDS300/iids_test.txt`` become ``bsds300_test/<iid>.jpg``, ``bsds300_train/<iid>.jpg``
+    and ``bsds300_test/iids_test.txt``. Every other member is ignored.
+``kodak``, ``set5``, ``set14``, ``train400``, ``raw``
+    One download per file (r0k.us; public GitHub repositories pinned to a commit), each
+    into the dataset's folder under its remote name.
 
 Every file is checked against the sha256 manifest shipped with the package
-(``comp_lib/data/manifests/<name>.sha256``, ``sha256sum`` format, paths relative to
-the data folder). The sha256 of the BSDS300 *archive* is not pinned (it could
-not be checked when the manifest was written), so the archive is verified
-member by member: each of the 301 kept files must match its manifest entry.
+(``comp_lib/data/manifests/<name>.sha256``, ``sha256sum`` format, paths relative to the
+data folder). The BSDS300 archive is verified member by member.
 
-Files are moved into place only after *all* of a dataset's files match, so a
-failed or interrupted fetch never leaves a folder that looks complete. Work
-happens in a hidden staging folder ``<dest>/.<name>-*.partial`` (same file
-system, so the final moves are renames), removed on success and on error.
+**Nothing half-done is ever in a dataset's folder.** Work happens in the hidden
+``<data>/.downloads/<name>/``; files move into place only after *all* of a dataset's
+files match. **An interrupted download resumes**: the bytes already received stay in
+``.downloads/<name>/`` (a ``.part`` file; whole files already checked are kept too) and
+the next fetch asks the server for the rest (an HTTP ``Range`` request; a server that
+ignores it sends the whole file again). A file whose sha256 is wrong, an unreadable
+archive or an HTTP error discards the dataset's work folder; a complete fetch removes it.
 
-Command line::
+Command line (:mod:`comp_lib.data.__main__`)::
 
-    python -m comp_lib.data fetch bsds300 kodak [--dest DIR] [--base-url URL] [--force]
-    python -m comp_lib.data verify bsds300 kodak [--dest DIR]
-
-Exit status: 0 success, 1 failure (download, checksum, missing files), 2 usage.
+    python -m comp_lib.data fetch [NAME ...] [--dest DIR] [--base-url URL] [--force]
+    python -m comp_lib.data verify [NAME ...] [--dest DIR]
+    python -m comp_lib.data sources
 
 ``COMP_LIB_MIRROR``
-    Default for ``base_url``: a server (or ``file://`` folder) that holds
-    ``BSDS300-images.tgz`` and ``kodim01.png`` ... ``kodim24.png`` side by side.
+    Replaces every source: a server (``http://...``) or a folder (``file:///...``) that
+    holds each download's files as ``<mirror>/<name>/<file>`` (for example
+    ``<mirror>/bsds300/BSDS300-images.tgz``, ``<mirror>/kodak/kodim01.png``,
+    ``<mirror>/train400/test_001.png``).
 """
 
 from __future__ import annotations
@@ -45,33 +46,34 @@ import os
 import shutil
 import ssl
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
-from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
 from comp_lib.config import data_dir
-from comp_lib.data.registry import DOWNLOADS, DatasetSpec
+from comp_lib.data.registry import DOWNLOADS, Download
 from comp_lib.files import move_into_place, sha256_file
 
-__all__ = ["MIRROR_ENV", "fetch", "load_manifest", "verify"]
+__all__ = ["MIRROR_ENV", "WORK_FOLDER", "fetch", "load_manifest", "source_urls", "verify"]
 
-#: Environment variable that replaces the official servers (see ``base_url`` of :func:`fetch`).
+#: Environment variable that replaces every source (see :func:`source_urls`).
 MIRROR_ENV = "COMP_LIB_MIRROR"
 
+#: The hidden folder of the data folder where downloads are received and checked.
+WORK_FOLDER = ".downloads"
+
 _CHUNK = 1 << 20
-_USER_AGENT = "comp-lib-datasets/0.1 (+python urllib)"
+_USER_AGENT = "comp-lib-datasets/0.2 (+python urllib)"
 
 
 # --------------------------------------------------------------------------- manifests
 
 
-def _spec(name: str) -> DatasetSpec:
+def _spec(name: str) -> Download:
     try:
         return DOWNLOADS[name]
     except KeyError:
@@ -88,7 +90,7 @@ def _check_relpath(relpath: str, where: str) -> str:
 
 
 def load_manifest(name: str) -> dict[str, str]:
-    """Return the shipped manifest of a dataset.
+    """Return the shipped manifest of a download.
 
     Parameters
     ----------
@@ -134,80 +136,138 @@ def _problems(sums: dict[str, str], root: Path) -> dict[str, str]:
     return bad
 
 
-def verify(name: str, dest: str | os.PathLike[str] | None = None) -> list[str]:
-    """Check a dataset on disk against its shipped manifest.
+def verify(
+    name: str, dest: str | os.PathLike[str] | None = None, folder: str | None = None
+) -> list[str]:
+    """Check a download's files on disk against its shipped manifest.
 
     Parameters
     ----------
     name : str
-        ``"bsds300"`` or ``"kodak"``.
+        A key of :data:`DOWNLOADS` (``"bsds300"``, ``"kodak"``, ...).
     dest : path-like, optional
         Data folder that holds the dataset's folders. Default:
         :func:`comp_lib.config.data_dir`.
+    folder : str, optional
+        Check only the files of this folder (``"bsds300_test"`` of ``"bsds300"``).
 
     Returns
     -------
     list of str
-        One line per problem (a missing file, a sha256 mismatch); empty when
-        the dataset is complete and intact. Extra files are not reported.
+        One line per problem (a missing file, a sha256 mismatch); empty when the files
+        are complete and intact. Extra files are not reported.
     """
     root = Path(dest) if dest is not None else data_dir()
-    return list(_problems(load_manifest(name), root).values())
+    sums = load_manifest(name)
+    if folder is not None:
+        sums = {rel: digest for rel, digest in sums.items() if rel.startswith(folder + "/")}
+    return list(_problems(sums, root).values())
+
+
+def source_urls(name: str, base_url: str | None = None) -> tuple[str, ...]:
+    """The URLs a fetch of ``name`` reads, in order.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DOWNLOADS`.
+    base_url : str, optional
+        A folder (server or ``file://``) that holds this download's files side by side:
+        ``<base_url>/<file>``. Default: ``$COMP_LIB_MIRROR/<name>/<file>`` when
+        ``COMP_LIB_MIRROR`` is set, else the official sources (:attr:`Download.urls`).
+    """
+    spec = _spec(name)
+    if base_url is None and os.environ.get(MIRROR_ENV):
+        base_url = f"{os.environ[MIRROR_ENV].rstrip('/')}/{name}"
+    if base_url is None:
+        return spec.urls
+    return tuple(f"{base_url.rstrip('/')}/{f}" for f in spec.files)
 
 
 # --------------------------------------------------------------------------- downloading
 
 
-def _resolve_base(spec: DatasetSpec, base_url: str | None) -> str:
-    base = base_url if base_url is not None else os.environ.get(MIRROR_ENV) or None
-    return (base or spec.official_base).rstrip("/")
+def _open(url: str, offset: int, timeout: float):
+    """Open ``url``, asking for the bytes from ``offset`` on; return (response, resumed)."""
+    headers = {"User-Agent": _USER_AGENT}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    resp = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    status = getattr(resp, "status", None) or 200  # file:// URLs have no status
+    content_range = resp.headers.get("Content-Range", "")
+    resumed = status == 206 and content_range.startswith(f"bytes {offset}-")
+    if status == 206 and not resumed:
+        resp.close()
+        raise ConnectionError(
+            f"server answered {url} with an unexpected range {content_range!r} "
+            f"(asked for bytes {offset}-)"
+        )
+    return resp, resumed
 
 
 def _download(url: str, target: Path, timeout: float) -> str:
-    """Stream ``url`` into ``target`` with a progress bar; return the sha256.
+    """Stream ``url`` into ``target`` with a progress bar; return its sha256.
+
+    The bytes arrive in ``<target>.part``, renamed to ``target`` once complete. A
+    ``.part`` left by an interrupted download is resumed (HTTP ``Range``); it stays on
+    disk when this download is interrupted too.
 
     Raises
     ------
     RuntimeError
-        The server answered with an HTTP error status.
+        The server answered with an HTTP error status, or a ``file://`` mirror lacks the file.
     ConnectionError
         The server could not be reached, timed out or closed the connection early.
     """
-    request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+    part = target.with_name(target.name + ".part")
+    offset = part.stat().st_size if part.is_file() else 0
     digest = hashlib.sha256()
-    received = 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp, target.open("wb") as out:
-            length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            with tqdm(
-                total=total,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                desc=url.rsplit("/", 1)[-1],
-                leave=False,
-                disable=None,
-            ) as bar:
-                while chunk := resp.read(_CHUNK):
-                    digest.update(chunk)
-                    out.write(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
+        resp, resumed = _open(url, offset, timeout)
     except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:  # the .part is whole or stale: start again
+            part.unlink()
+            return _download(url, target, timeout)
         raise RuntimeError(f"download failed: HTTP {exc.code} {exc.reason} for {url}") from exc
     except urllib.error.URLError as exc:
+        if url.startswith("file:"):  # a mirror folder without the file: not a network error
+            raise RuntimeError(f"download failed: {exc.reason} for {url}") from exc
         raise ConnectionError(f"cannot download {url}: {exc.reason}") from exc
     except TimeoutError as exc:
         raise ConnectionError(f"timed out after {timeout} s downloading {url}") from exc
-    except (http.client.HTTPException, ConnectionError, ssl.SSLError) as exc:
+    except (http.client.HTTPException, OSError) as exc:
+        raise ConnectionError(f"cannot download {url}: {type(exc).__name__}: {exc}") from exc
+    if resumed:
+        with part.open("rb") as kept:
+            while block := kept.read(_CHUNK):
+                digest.update(block)
+    else:
+        offset = 0
+    length = resp.headers.get("Content-Length")
+    total = offset + int(length) if length and length.isdigit() else None
+    received = offset
+    try:
+        with resp, part.open("ab" if resumed else "wb") as out, tqdm(
+            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
+            desc=url.rsplit("/", 1)[-1], leave=False, disable=None,
+        ) as bar:  # fmt: skip
+            while chunk := resp.read(_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    except TimeoutError as exc:
+        raise ConnectionError(f"timed out after {timeout} s downloading {url}") from exc
+    except (http.client.HTTPException, ConnectionError, ssl.SSLError, OSError) as exc:
         raise ConnectionError(
             f"connection error downloading {url}: {type(exc).__name__}: {exc}"
         ) from exc
     if total is not None and received != total:
         raise ConnectionError(
-            f"connection closed early downloading {url}: got {received} of {total} bytes"
+            f"connection closed early downloading {url}: got {received} of {total} bytes "
+            f"(kept; the next fetch resumes)"
         )
+    move_into_place(part, target)
     return digest.hexdigest()
 
 
@@ -218,24 +278,30 @@ def _mismatch(relpath: str, expected: str, actual: str, source: str) -> ValueErr
     )
 
 
-def _stage_files(needed: dict[str, str], base: str, staging: Path, timeout: float) -> None:
-    """Download each needed file of a plain-file dataset into ``staging``, verified."""
-    for relpath, expected in needed.items():
-        url = f"{base}/{PurePosixPath(relpath).name}"
-        target = staging / relpath
+def _stage_files(needed: dict[str, str], urls: dict[str, str], staged: Path, timeout: float):
+    """Download each needed file into ``staged``, checked; files already there and
+    intact (from an interrupted fetch) are kept."""
+    bar = tqdm(needed.items(), unit="file", leave=False, disable=None if len(needed) > 1 else True)
+    for relpath, expected in bar:
+        target = staged / relpath
+        if target.is_file() and sha256_file(target) == expected:
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
+        url = urls[PurePosixPath(relpath).name]
         actual = _download(url, target, timeout)
         if actual != expected:
+            target.unlink()
             raise _mismatch(relpath, expected, actual, url)
 
 
 def _stage_archive(
-    spec: DatasetSpec, sums: dict[str, str], base: str, staging: Path, timeout: float
+    spec: Download, sums: dict[str, str], url: str, work: Path, timeout: float
 ) -> None:
-    """Download the archive, extract the expected members into ``staging``, verified."""
-    url = f"{base}/{spec.files[0]}"
-    archive = staging / spec.files[0]
-    _download(url, archive, timeout)
+    """Download the archive, extract the expected members into ``work/files``, checked."""
+    archive = work / spec.files[0]
+    if not archive.is_file():
+        _download(url, archive, timeout)
+    staged = work / "files"
     wanted = {spec.member_name(rel): rel for rel in sums}
     found: set[str] = set()
     try:
@@ -250,7 +316,7 @@ def _stage_archive(
                 source = tar.extractfile(member)
                 if source is None:  # pragma: no cover - isreg() members always have data
                     continue
-                target = staging / relpath
+                target = staged / relpath
                 target.parent.mkdir(parents=True, exist_ok=True)
                 digest = hashlib.sha256()
                 with source, target.open("wb") as out:
@@ -263,8 +329,6 @@ def _stage_archive(
                 found.add(relpath)
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ValueError(f"cannot read archive downloaded from {url}: {exc}") from exc
-    finally:
-        archive.unlink(missing_ok=True)
     missing = sorted(set(sums) - found)
     if missing:
         shown = ", ".join(spec.member_name(rel) for rel in missing[:5])
@@ -275,29 +339,42 @@ def _stage_archive(
         )
 
 
-def _install(spec: DatasetSpec, staging: Path, root: Path, relpaths: Iterable[str]) -> None:
-    """Move verified files from ``staging`` into ``root``.
+def _install(spec: Download, staged: Path, root: Path, relpaths: list[str]) -> None:
+    """Move checked files from ``staged`` into ``root``.
 
     A folder that does not exist yet is renamed into place in one step, so it
     appears complete or not at all; into an existing folder, files are
     replaced one by one (each replacement is atomic).
     """
-    relpaths = list(relpaths)
     for folder in spec.folders:
-        staged = staging / folder
+        source = staged / folder
         final = root / folder
-        if not staged.is_dir():
+        if not source.is_dir():
             continue
         if not final.exists() and not final.is_symlink():
             try:
-                move_into_place(staged, final)
+                move_into_place(source, final)
                 continue
             except OSError:  # appeared meanwhile: fall back to file by file
                 pass
         final.mkdir(exist_ok=True)
         for relpath in relpaths:
-            if relpath.startswith(folder + "/") and (staging / relpath).exists():
-                move_into_place(staging / relpath, root / relpath)
+            if relpath.startswith(folder + "/") and (staged / relpath).exists():
+                move_into_place(staged / relpath, root / relpath)
+
+
+def _received_bytes(work: Path) -> bool:
+    """True when ``work`` holds anything an interrupted fetch can resume from."""
+    return work.is_dir() and any(p.is_file() and p.stat().st_size for p in work.rglob("*"))
+
+
+def _discard(work: Path) -> None:
+    """Remove a dataset's work folder, and ``.downloads`` when nothing else is in it."""
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        work.parent.rmdir()
+    except OSError:  # other downloads' work, or already gone
+        pass
 
 
 def fetch(
@@ -309,24 +386,22 @@ def fetch(
 ) -> Path:
     """Download a dataset, verify every file's sha256, then move it into place.
 
-    Files already present with the right sha256 are kept and not downloaded
-    again; a complete, intact dataset returns at once without network access.
-    Missing or damaged files are downloaded again (for BSDS300: the whole
-    archive, since it is one download). Nothing is installed unless every
-    downloaded file matches the manifest.
+    Files already present with the right sha256 are kept and not downloaded again; a
+    complete, intact dataset returns at once without network access. Missing or
+    damaged files are downloaded again (for BSDS300: the whole archive, since it is one
+    download). Nothing is installed unless every downloaded file matches the manifest.
 
     Parameters
     ----------
     name : str
-        ``"bsds300"`` or ``"kodak"`` (see :data:`DOWNLOADS`).
+        A key of :data:`DOWNLOADS`: ``"bsds300"``, ``"kodak"``, ``"set5"``, ``"set14"``,
+        ``"train400"`` or ``"raw"``.
     dest : path-like, optional
-        Data folder that receives ``bsds300_test/``, ``bsds300_train/`` or
-        ``kodak/``; created if needed. Default: :func:`comp_lib.config.data_dir`.
+        Data folder that receives the dataset's folders; created if needed. Default:
+        :func:`comp_lib.config.data_dir`.
     base_url : str, optional
-        Replaces the official server: the BSDS300 archive is fetched from
-        ``<base_url>/BSDS300-images.tgz`` and Kodak from
-        ``<base_url>/kodimNN.png``. Default: ``$COMP_LIB_MIRROR`` if set,
-        else the official URLs (:attr:`DatasetSpec.urls`).
+        A folder that holds this download's files side by side (:func:`source_urls`).
+        Default: ``$COMP_LIB_MIRROR/<name>`` if set, else the official sources.
     force : bool
         Download and replace every file even when present and intact.
     timeout : float
@@ -340,37 +415,46 @@ def fetch(
     Raises
     ------
     ValueError
-        Unknown dataset; a file whose sha256 differs from the manifest (the
-        message names the file, the expected and the actual sha256); an
-        unreadable archive or one that lacks expected files.
+        Unknown dataset; a file whose sha256 differs from the manifest (the message
+        names the file, the expected and the actual sha256); an unreadable archive or one
+        that lacks expected files.
     RuntimeError
         The server answered with an HTTP error (e.g. 404); the URL is named.
     ConnectionError
-        The server could not be reached, timed out, or closed the connection
-        before sending the whole file; the URL is named.
+        The server could not be reached, timed out, or closed the connection before
+        sending the whole file; the URL is named.
 
     Notes
     -----
-    On any error the staging folder is removed: no temporary files stay
-    behind and files already in ``dest`` are left as they were.
+    Files already in ``dest`` are left as they were on any error. After a
+    :class:`ConnectionError` the bytes received so far stay in
+    ``<dest>/.downloads/<name>/`` and the next fetch resumes from them; after any other
+    error, or when nothing was received, that folder is removed.
     """
     spec = _spec(name)
     sums = load_manifest(name)
     root = Path(dest) if dest is not None else data_dir()
-    base = _resolve_base(spec, base_url)
-
+    urls = source_urls(name, base_url)
     needed = dict(sums) if force else {rel: sums[rel] for rel in _problems(sums, root)}
     if not needed:
         return root
 
     root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", suffix=".partial", dir=root))
+    work = root / WORK_FOLDER / spec.name
+    work.mkdir(parents=True, exist_ok=True)
     try:
         if spec.is_archive:
-            _stage_archive(spec, sums, base, staging, timeout)
+            _stage_archive(spec, sums, urls[0], work, timeout)
         else:
-            _stage_files(needed, base, staging, timeout)
-        _install(spec, staging, root, needed)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            by_file = dict(zip(spec.files, urls, strict=True))
+            _stage_files(needed, by_file, work / "files", timeout)
+        _install(spec, work / "files", root, list(needed))
+    except (ConnectionError, KeyboardInterrupt):  # interrupted: keep what arrived
+        if not _received_bytes(work):
+            _discard(work)
+        raise
+    except BaseException:  # a bad file or archive, an HTTP error: nothing to resume
+        _discard(work)
+        raise
+    _discard(work)
     return root
