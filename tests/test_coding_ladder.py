@@ -110,8 +110,8 @@ def committed() -> pd.DataFrame:
 
 
 # rec32x20n (ComCNN+RecCNN), post64s2lo, post64s2hi (RecCNN only) and plain JPEG rungs
-@pytest.mark.parametrize(("image", "rungs"), [("101085", (0, 22)), ("148026", (9,)),
-                                              ("21077", (15,))])  # fmt: skip
+@pytest.mark.parametrize(("image", "rungs"), [("101085", (0, 22)), ("148026", (8,)),
+                                              ("21077", (16,))])  # fmt: skip
 def test_shipped_ladder_reproduces_its_committed_rows(bsds_test, ladder, committed, image, rungs):
     """Notebook 03 codes the whole grayscale image (load_dataset_gray): the same bytes and
     PSNR (scikit-image's) now."""
