@@ -38,11 +38,15 @@
 # * **Reads:** the corpus of `00_preprocessing` (from the cache), BSDS300 test; the
 #   committed `reports/tables/04_curves.csv` and `04_summary.csv` (the paper-profile run)
 #   for the section on reading BD-rates.
-# * **Writes:** run folders `runs/<run_root>/<key>/`; `reports/tables/04_<ablation>`,
+# * **Writes:** run folders `runs/<run_root>/<key>/`; under the paper profile
+#   `reports/tables/04_<ablation>`,
 #   `04_summary`, `04_size_cost`, `04_quality_matrix`, `04_dissertation_rates` (each
 #   `.csv`, `.json` provenance, `.md` for people) and `04_curves.{csv,json}`;
 #   `reports/figures/04_<ablation>.png` (each ablation's curves against JPEG's),
 #   `04_gain_curves.png`, `04_size_cost.png`, `04_quality_matrix.png`, `04_dissertation_rd.png`.
+#   Under any other profile this run's tables and figures are named `04_<profile>_*`
+#   (`04_default_summary.csv`, ...), so a shorter run never overwrites the committed ones
+#   that the explanations quote; `04_gain_curves.png` is drawn from those committed tables.
 #
 # The smoke defaults below train tiny networks for a few steps: they check that every
 # ablation runs, not what it finds. The explanations quote the committed run (profile
@@ -119,6 +123,7 @@ jpeg_curve = rd_curves(evaluate(JPEGCodec(), test, range(1, 96, 2), "JPEG", prog
 q_mid = test_qualities[len(test_qualities) // 2]  # the sweep's middle inner quality
 source = provenance(profile, params, corpus.index_sha256)
 out_root = PROJECT_ROOT / "runs" / run_root  # one folder per run, keyed by its settings
+out = "04" if profile == "paper" else f"04_{profile}"  # only the paper run writes 04_*
 print(f"{n_available} training + validation images available; test: {len(test)} images")
 
 # %% [markdown]
@@ -143,7 +148,7 @@ results, curves = study.run_ablations(
     out_root, seeds=seeds, seeds_for=seeds_for, n_images=n_images,
     n_available=n_available, val_images=val_images, max_rate=max_rate, sizes=sizes,
 )  # fmt: skip
-write_csv("04_curves", curves, source)
+write_csv(f"{out}_curves", curves, source)
 
 # %% [markdown]
 # The tables of the report: one per ablation (every run and seed: steps, wall time, the
@@ -157,12 +162,12 @@ shown = ["variant", "seed", "steps", "wall_s", "val_gain_db", "bd_rate_psnr_%",
          "bd_rate_ssim_%", "psnr_at_0.3", "jpeg_psnr_at_0.3", "gain_at_0.3_db"]  # fmt: skip
 for name, frame in results.items():
     columns = shown + (["params", "gmac_per_mpx", "decode_ms"] if name == "size" else [])
-    write_table(f"04_{name}", study.TITLES[name], frame[columns].round(3), source,
+    write_table(f"{out}_{name}", study.TITLES[name], frame[columns].round(3), source,
                 f"Budget per run: {budget}; seeds {seeds_for.get(name, seeds)}; test: "
                 f"{len(test)} BSDS300 test images at 180x180, inner qualities "
                 f"{test_qualities}.")  # fmt: skip
 summary = study.spread(pd.concat(results.values(), ignore_index=True)).round(3)
-write_table("04_summary", "All ablations: mean and spread over seeds", summary, source)
+write_table(f"{out}_summary", "All ablations: mean and spread over seeds", summary, source)
 print(f"{len(results)} ablations, {len(summary)} variants written")
 
 # %% [markdown]
@@ -217,7 +222,7 @@ disagree.round(2)
 #
 # Each ablation below is drawn by one helper: its curves against JPEG's (left) and each
 # variant's gain over JPEG at equal bpp (right; with several seeds, each seed's points as
-# dots around the mean), from this run's curves table, saved as `04_<ablation>.png`; then
+# dots around the mean), from this run's curves table, saved as `<out>_<ablation>.png`; then
 # its numbers for people (mean over seeds).
 
 
@@ -228,7 +233,7 @@ def show(name: str, metrics: tuple = ("psnr",)):
         return Markdown(f"*`{name}` is not in `ablations`: not run.*")
     mine = curves[curves.ablation == name]
     fig = figures.plot_ablation_rd(mine, jpeg_curve, study.TITLES[name], max_rate, metrics)
-    save_figure(fig, f"04_{name}")
+    save_figure(fig, f"{out}_{name}")
     display(fig)
     plt.close(fig)
     return study.ablation_table(results[name])
@@ -364,10 +369,10 @@ show("size")
 if "size" in results:
     timing = study.retime_decode(results["size"], out_root, test[0][1], q_mid)
     size = results["size"].drop(columns="decode_ms").merge(timing, on="variant")
-    save_figure(figures.plot_size_cost(size), "04_size_cost")
+    save_figure(figures.plot_size_cost(size), f"{out}_size_cost")
     cost = size.groupby("variant", sort=False)[["params", "gmac_per_mpx", "decode_ms",
                                                  "gain_at_0.3_db"]].mean()  # fmt: skip
-    write_table("04_size_cost", "RecCNN size against cost (decode re-timed; gain: mean "
+    write_table(f"{out}_size_cost", "RecCNN size against cost (decode re-timed; gain: mean "
                 "over seeds)", cost.round(3).reset_index(), source)  # fmt: skip
     display(cost.round(3))
 
@@ -396,8 +401,8 @@ show("quality")
 if "quality" in results:
     matrix = curves[curves.ablation == "quality"].pivot_table(
         index="variant", columns="setting", values="gain_db", sort=False)  # fmt: skip
-    save_figure(figures.plot_quality_matrix(matrix), "04_quality_matrix")
-    write_table("04_quality_matrix", "Gain over JPEG (dB): trained quality x tested quality",
+    save_figure(figures.plot_quality_matrix(matrix), f"{out}_quality_matrix")
+    write_table(f"{out}_quality_matrix", "Gain over JPEG (dB): trained quality x tested quality",
                 matrix.round(3).reset_index(), source)  # fmt: skip
 
 # %% [markdown]
@@ -434,14 +439,14 @@ show("dissertation")
 if "dissertation" in results:
     match = dissertation_jpeg_match(test)  # JPEG q=1..95 on the same images
     dissertation = study.dissertation_rates(curves, match, q_mid)
-    write_table("04_dissertation_rates", "The dissertation's comparison, with rates",
+    write_table(f"{out}_dissertation_rates", "The dissertation's comparison, with rates",
                 dissertation, source, f"Models at inner quality {q_mid} on {len(test)} "
                 "BSDS300 test images (180x180).")  # fmt: skip
     models = dissertation[dissertation.variant.isin(curves.variant)]  # protocol, then faults
     protocol = curves[curves.variant == models.variant.iloc[0]]
     protocol = protocol.groupby("setting")[["bpp", "psnr"]].mean()  # its curve, mean over seeds
     fig = figures.plot_dissertation_rd(jpeg_curve, models, match, protocol)
-    save_figure(fig, "04_dissertation_rd")
+    save_figure(fig, f"{out}_dissertation_rd")
     display(study.dissertation_for_people(dissertation))
 
 # %% [markdown]
