@@ -18,7 +18,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from comp_lib.config import data_dir
-from comp_lib.data.download import MIRROR_ENV, fetch, load_manifest, source_urls, verify
+from comp_lib.data.download import (
+    MIRROR_ENV,
+    fetch,
+    load_manifest,
+    mirror_folder,
+    source_urls,
+    verify,
+)
 from comp_lib.data.registry import DOWNLOADS
 
 
@@ -65,7 +72,7 @@ def sources() -> str:
             f"{name}: {', '.join(f + '/' for f in spec.folders)} "
             f"{len(load_manifest(name))} files, {spec.size / 1e6:.1f} MB",
             f"  source:   {shown}",
-            f"  mirror:   <{MIRROR_ENV}>/{name}/{spec.files[0]}"
+            f"  mirror:   {source_urls(name, mirror_folder(f'<{MIRROR_ENV}>', name))[0]}"
             + (" ..." if len(spec.files) > 1 else ""),
             f"  terms:    {spec.terms}",
             f"  citation: {spec.citation}",

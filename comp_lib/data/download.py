@@ -58,7 +58,15 @@ from comp_lib.config import data_dir
 from comp_lib.data.registry import DOWNLOADS, Download
 from comp_lib.files import move_into_place, sha256_file
 
-__all__ = ["MIRROR_ENV", "WORK_FOLDER", "fetch", "load_manifest", "source_urls", "verify"]
+__all__ = [
+    "MIRROR_ENV",
+    "WORK_FOLDER",
+    "fetch",
+    "load_manifest",
+    "mirror_folder",
+    "source_urls",
+    "verify",
+]
 
 #: Environment variable that replaces every source (see :func:`source_urls`).
 MIRROR_ENV = "COMP_LIB_MIRROR"
@@ -164,6 +172,11 @@ def verify(
     return list(_problems(sums, root).values())
 
 
+def mirror_folder(mirror: str, name: str) -> str:
+    """The folder of download ``name`` in a mirror: ``<mirror>/<name>`` (the one layout)."""
+    return f"{mirror.rstrip('/')}/{name}"
+
+
 def source_urls(name: str, base_url: str | None = None) -> tuple[str, ...]:
     """The URLs a fetch of ``name`` reads, in order.
 
@@ -178,7 +191,7 @@ def source_urls(name: str, base_url: str | None = None) -> tuple[str, ...]:
     """
     spec = _spec(name)
     if base_url is None and os.environ.get(MIRROR_ENV):
-        base_url = f"{os.environ[MIRROR_ENV].rstrip('/')}/{name}"
+        base_url = mirror_folder(os.environ[MIRROR_ENV], name)
     if base_url is None:
         return spec.urls
     return tuple(f"{base_url.rstrip('/')}/{f}" for f in spec.files)
