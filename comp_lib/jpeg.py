@@ -71,6 +71,7 @@ __all__ = [
     "rgb_to_ycbcr",
     "ycbcr_to_rgb",
     "quant_table",
+    "read_quant_tables",
     "quality_for_bpp",
     "roundtrip",
     "tensor_to_uint8",
@@ -240,6 +241,30 @@ def decode(data: bytes, expected_size: tuple[int, int] | None = None) -> np.ndar
     return _decode(data, expected_size, "L")
 
 
+def read_quant_tables(data: bytes) -> np.ndarray:
+    """The quantisation tables of a JPEG file, ``(K, 8, 8)`` in natural order, by table id.
+
+    Read from the header alone (no pixel is decoded): what a decoder knows about how
+    coarsely the file was quantised, whatever encoder and quality made it. Table 0 is
+    the luma's (and a grayscale file's only one), table 1 the chroma's. For Pillow's
+    files at ``quality``, table 0 is :func:`quant_table` (``quality``).
+
+    Raises
+    ------
+    ValueError
+        If the bytes are not a readable JPEG or hold no table of 64 steps.
+    """
+    try:
+        tables = _open(data, None, None).quantization
+    except ValueError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, EOFError) as err:
+        raise ValueError(f"corrupt or truncated JPEG data ({len(data)} bytes): {err}") from None
+    if not tables or any(len(t) != 64 for t in tables.values()):
+        raise ValueError("the JPEG header holds no 8x8 quantisation table")
+    return np.stack([np.asarray(tables[k], dtype=np.int64).reshape(8, 8) for k in sorted(tables)])
+
+
 def encode_ycbcr(planes: np.ndarray, quality: int, chroma_quality: int) -> bytes:
     """Encode three 8-bit YCbCr planes as one baseline JPEG file (4:4:4, no colour conversion).
 
@@ -271,7 +296,7 @@ def encode_ycbcr(planes: np.ndarray, quality: int, chroma_quality: int) -> bytes
     return buf.getvalue()
 
 
-def _open(data: bytes, expected_size: tuple[int, int] | None, mode: str):
+def _open(data: bytes, expected_size: tuple[int, int] | None, mode: str | None):
     """Open JPEG bytes and check size and mode from the header, before any pixel is decoded."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, got {type(data).__name__}")
@@ -283,7 +308,7 @@ def _open(data: bytes, expected_size: tuple[int, int] | None, mode: str):
             f"JPEG image is {img.height}x{img.width}, expected "
             f"{expected_size[0]}x{expected_size[1]}"
         )
-    if img.mode != mode:
+    if mode is not None and img.mode != mode:
         kind = "grayscale" if mode == "L" else "3-component YCbCr"
         raise ValueError(f"JPEG image is not {kind} (mode {img.mode})")
     return img

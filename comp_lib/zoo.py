@@ -113,10 +113,7 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     processes = "1 process" if world_size == 1 else f"{world_size} data-parallel processes (DDP)"
     hours = log.seconds.sum() / 3600
     rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
-    rec = codec.reccnn.config
-    body = f"{rec['channels']} channels x {rec['depth']} layers" + (
-        f", body at 1/{rec['shuffle']} resolution" if rec.get("shuffle", 1) > 1 else ""
-    )
+    body = codec.reccnn.description
     if codec.comcnn is None:
         what = (f"RecCNN only ({body}): a JPEG post-filter at full resolution, the *RecCNN "
                 "only* configuration of Jiang et al. (2017), Table I")  # fmt: skip

@@ -170,8 +170,9 @@ def test_the_report_answers_first_with_a_figure_and_the_summary_table(reports):
             assert not re.search(r"\d\.\d{4,}", line), line
     bd = pd.read_csv(reports / "tables" / "03_standard_bd.csv")
     ours = bd[(bd.dataset == "bsds300_test") & (bd.codec == "ours")]["bd_rate_psnr_%"].item()
-    assert f"needs {abs(ours):.2f} % fewer bits than JPEG for the same PSNR on BSDS300 test" in (
-        lines[4]
+    assert (
+        f"needs {abs(ours):.2f} % fewer bits than JPEG for the same PSNR on BSDS300 test"
+        in (lines[4])
     )
 
 

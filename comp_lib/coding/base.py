@@ -69,8 +69,9 @@ class BitstreamCoder:
         A context manager for the networks' inference (eval mode, no autograd).
     ``to_tensor(planes, scale)``
         ``(N, H, W)`` array -> ``(N, 1, H, W)`` float tensor on the coder's device.
-    ``infer_compact(x)``, ``infer_image(x_compact_hat, size)``
-        The luma's path: ``x -> x_compact`` and ``x_compact_hat -> x_hat``.
+    ``infer_compact(x)``, ``infer_image(x_compact_hat, size, quant=None)``
+        The luma's path: ``x -> x_compact`` and ``x_compact_hat -> x_hat``
+        (``quant``: the payload's quantisation table, when ``quality_aware``).
     ``resample_down(x)``, ``resample_up(x, size)``
         The plain bicubic path (the chroma's by default; RecCNN's input is
         ``resample_up`` of the decoded compact image).
@@ -84,6 +85,8 @@ class BitstreamCoder:
     settings: tuple[int, ...] = (5, 10, 20, 40, 60, 80, 90)
 
     max_pixels: int = MAX_PIXELS
+    #: Whether ``infer_image`` needs the JPEG quantisation table (read from the payload).
+    quality_aware: bool = False
     #: Default chroma coding of colour images: ``"jpeg"`` or ``"cnn"`` (see the module docstring).
     chroma: str = "jpeg"
 
@@ -172,17 +175,21 @@ class BitstreamCoder:
             )
         h, w = header["height"], header["width"]
         size = self.compact_size(h, w)
+        tables = [None, None]  # luma, chroma: what a quality-aware network is told
+        if self.quality_aware:
+            found = jpeg.read_quant_tables(header["payload"])
+            tables = [found[0], found[min(1, len(found) - 1)]]
         if header["colour"] == "gray":
             compact = jpeg.decode(header["payload"], expected_size=size)
             with self.inference():
-                x_hat = self.infer_image(self.to_tensor(compact[None]), (h, w))
+                x_hat = self.infer_image(self.to_tensor(compact[None]), (h, w), tables[0])
             return jpeg.tensor_to_uint8(x_hat)[0]
         planes = np.moveaxis(jpeg.decode_ycbcr(header["payload"], expected_size=size), -1, 0)
         with self.inference():
-            luma = self.infer_image(self.to_tensor(planes[:1]), (h, w))
+            luma = self.infer_image(self.to_tensor(planes[:1]), (h, w), tables[0])
             chroma = self.to_tensor(planes[1:])
             if header["colour"] == "ycbcr-cnn":
-                chroma = self.infer_image(chroma, (h, w))
+                chroma = self.infer_image(chroma, (h, w), tables[1])
             else:
                 chroma = self.resample_up(chroma, (h, w))
             return ycbcr_to_image(luma, chroma)

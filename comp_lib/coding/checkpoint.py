@@ -4,7 +4,8 @@ A checkpoint is a dict of plain tensors and Python values (``torch.save``), read
 back with ``torch.load(..., weights_only=True)``::
 
     format "comp_lib.codec", version 1,
-    comcnn_config, reccnn_config   the networks' constructor arguments (None: left out)
+    comcnn_config, reccnn_config   the networks' constructor arguments (None: left out);
+                                   reccnn_config["arch"] names a network other than RecCNN
     comcnn, reccnn                 their state dicts (fp32, on the CPU)
     name, metadata                 the model's name (written in its headers) and free-form data
 
@@ -24,7 +25,7 @@ from torch import nn
 
 from comp_lib.coding.bitstream import FINGERPRINT_SIZE
 from comp_lib.files import atomic_write
-from comp_lib.models import ComCNN, RecCNN
+from comp_lib.models import ComCNN, build_reconstruction
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -59,7 +60,7 @@ def network_state(comcnn: nn.Module | None, reccnn: nn.Module | None, name, meta
     }
 
 
-def build_networks(state: dict, source: str = "state") -> tuple[ComCNN | None, RecCNN | None]:
+def build_networks(state: dict, source: str = "state") -> tuple[ComCNN | None, nn.Module | None]:
     """The two networks a checkpoint dict describes, with its weights, and clear errors.
 
     Raises
@@ -75,8 +76,8 @@ def build_networks(state: dict, source: str = "state") -> tuple[ComCNN | None, R
     try:
         configs = state["comcnn_config"], state["reccnn_config"]
         comcnn = None if configs[0] is None else ComCNN(**configs[0])
-        reccnn = None if configs[1] is None else RecCNN(**configs[1])
-    except (KeyError, TypeError) as err:
+        reccnn = None if configs[1] is None else build_reconstruction(configs[1])
+    except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"{source}: bad network configuration: {err}") from None
     try:
         for net, key in ((comcnn, "comcnn"), (reccnn, "reccnn")):

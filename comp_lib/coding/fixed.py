@@ -50,7 +50,7 @@ class BicubicCodec(BitstreamCoder):
     def infer_compact(self, x: torch.Tensor) -> torch.Tensor:
         return downsample(x)
 
-    def infer_image(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def infer_image(self, x: torch.Tensor, size: tuple[int, int], quant=None) -> torch.Tensor:
         return upsample(x, size)
 
     resample_down, resample_up = infer_compact, infer_image
@@ -87,7 +87,7 @@ class BitstreamJPEG(BitstreamCoder):
     def infer_compact(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
-    def infer_image(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def infer_image(self, x: torch.Tensor, size: tuple[int, int], quant=None) -> torch.Tensor:
         return x
 
     resample_down, resample_up = infer_compact, infer_image

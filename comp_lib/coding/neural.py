@@ -25,6 +25,7 @@ Checkpoints: :mod:`comp_lib.coding.checkpoint`; shipped models by name:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -44,14 +45,15 @@ from comp_lib.coding.checkpoint import (
     weights_fingerprint,
     write_checkpoint,
 )
-from comp_lib.coding.tiling import round_up, tiled
-from comp_lib.models import ComCNN, RecCNN, downsample, upsample
+from comp_lib.coding.tiling import tiled
+from comp_lib.models import RECONSTRUCTION_NETWORKS, ComCNN, RecCNN, downsample, upsample
 
 __all__ = ["JPEG_MODES", "Codec"]
 
 #: What stands for JPEG in :meth:`Codec.forward`.
 JPEG_MODES = ("real", "identity", "approx")
 _DEFAULT = object()  # "the paper's network", as opposed to None: "leave it out"
+_NETWORK_NAMES = [cls.__name__ for cls in RECONSTRUCTION_NETWORKS.values()]
 
 
 class Codec(BitstreamCoder, nn.Module):
@@ -125,8 +127,11 @@ class Codec(BitstreamCoder, nn.Module):
             raise ValueError("a Codec needs ComCNN, RecCNN or both (without either it is JPEG)")
         if not isinstance(self.comcnn, (ComCNN, type(None))):
             raise TypeError(f"comcnn must be a ComCNN or None, got {type(self.comcnn).__name__}")
-        if not isinstance(self.reccnn, (RecCNN, type(None))):
-            raise TypeError(f"reccnn must be a RecCNN or None, got {type(self.reccnn).__name__}")
+        if not isinstance(self.reccnn, (*RECONSTRUCTION_NETWORKS.values(), type(None))):
+            raise TypeError(
+                f"reccnn must be a reconstruction network ({', '.join(_NETWORK_NAMES)}) or None, "
+                f"got {type(self.reccnn).__name__}"
+            )
         self.metadata = dict(metadata or {})
         if name is not None and not is_valid_name(name):
             raise ValueError(
@@ -170,10 +175,18 @@ class Codec(BitstreamCoder, nn.Module):
         """``x -> x_compact``: ComCNN, or the image itself when ComCNN is left out."""
         return x if self.comcnn is None else self.comcnn(x)
 
-    def synthesis(self, x_compact_hat: torch.Tensor, size: tuple[int, int]) -> dict:
-        """``x_compact_hat -> {x_up, x_hat}``: bicubic x2 (if ComCNN) then RecCNN (if any)."""
+    @property
+    def quality_aware(self) -> bool:
+        """Whether the reconstruction network reads the JPEG quantisation table."""
+        return bool(getattr(self.reccnn, "quality_aware", False))
+
+    def synthesis(self, x_compact_hat: torch.Tensor, size: tuple[int, int], quant=None) -> dict:
+        """``x_compact_hat -> {x_up, x_hat}``: bicubic x2 (if ComCNN) then RecCNN (if any).
+
+        ``quant``: the JPEG quantisation table(s), for a quality-aware RecCNN.
+        """
         x_up = x_compact_hat if self.comcnn is None else upsample(x_compact_hat, size)
-        x_hat = x_up if self.reccnn is None else self.reccnn(x_up)
+        x_hat = x_up if self.reccnn is None else self.reccnn(x_up, quant)
         return {"x_up": x_up, "x_hat": x_hat}
 
     # ------------------------------------------------------------------ training path
@@ -224,7 +237,8 @@ class Codec(BitstreamCoder, nn.Module):
         else:
             raise ValueError(f"jpeg_mode must be one of {JPEG_MODES}, got {jpeg_mode!r}")
         out["x_compact_hat"] = x_compact_hat
-        out.update(self.synthesis(x_compact_hat, tuple(x.shape[-2:])))
+        quant = jpeg.quant_table(quality) if self.quality_aware else None  # what libjpeg wrote
+        out.update(self.synthesis(x_compact_hat, tuple(x.shape[-2:]), quant))
         return out
 
     # ------------------------------------------------------------------ codec API
@@ -263,14 +277,18 @@ class Codec(BitstreamCoder, nn.Module):
             return x
         return tiled(self.comcnn, x, self.tile, halo=8, align=2, factor=2).float()
 
-    def infer_image(self, x_compact_hat: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def infer_image(
+        self, x_compact_hat: torch.Tensor, size: tuple[int, int], quant=None
+    ) -> torch.Tensor:
         x_up = self.resample_up(x_compact_hat, size)
         if self.reccnn is None:
             return x_up
-        c = self.reccnn.config
-        align = 2 ** c.get("pooling", 0) * c.get("shuffle", 1)
-        halo = round_up((c["depth"] + 2) * align, max(8, align))
-        return tiled(self.reccnn, x_up, self.tile, halo, align).float()
+        net = self.reccnn
+        if self.quality_aware:
+            if quant is None:
+                raise ValueError(f"{type(net).__name__} is quality-aware: pass the JPEG table")
+            net = functools.partial(self.reccnn, quant=quant)
+        return tiled(net, x_up, self.tile, self.reccnn.halo, self.reccnn.align).float()
 
     def resample_down(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.comcnn is None else downsample(x)

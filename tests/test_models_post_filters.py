@@ -1,0 +1,115 @@
+"""The post-filter variants: the multi-scale U-Net and quality awareness, in a codec."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from comp_lib import jpeg
+from comp_lib.coding import Codec
+from comp_lib.coding.tiling import tiled
+from comp_lib.models import (
+    MultiScaleRecCNN,
+    RecCNN,
+    build_reconstruction,
+    with_quality,
+)
+from comp_lib.models.conditioning import quant_tensor
+from comp_lib.train.config import BankConfig
+
+
+def _perturb(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random weights everywhere, the conditioning's last layer included (it starts at zero)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+    return net.eval()
+
+
+@pytest.mark.parametrize("size", [(37, 45), (64, 64), (17, 90)])
+def test_multiscale_keeps_any_size_and_starts_as_the_identity(size):
+    net = MultiScaleRecCNN(channels=4, scales=3, blocks=1).eval()
+    x = torch.rand(2, 1, *size)
+    assert net(x).shape == x.shape
+    assert torch.equal(net.init_as_identity()(x), x)
+
+
+def test_multiscale_halo_covers_its_receptive_field():
+    net = _perturb(MultiScaleRecCNN(channels=4, scales=3, blocks=1))
+    x = torch.rand(1, 1, 150, 170)
+    with torch.no_grad():
+        whole = net(x)
+        parts = tiled(net, x, tile=32, halo=net.halo, align=net.align)
+    assert torch.allclose(parts, whole, atol=1e-5)
+    with torch.no_grad():  # a halo well short of the field changes the output
+        short = tiled(net, x, tile=32, halo=net.align, align=net.align)
+    assert not torch.allclose(short, whole, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "net",
+    [RecCNN(channels=8, depth=4, shuffle=2), MultiScaleRecCNN(channels=4, scales=3, blocks=1)],
+    ids=["reccnn", "multiscale"],
+)
+def test_quality_awareness_starts_as_the_network_without_it(net):
+    net = _perturb(net)
+    aware = with_quality(net).eval()
+    x = torch.rand(2, 1, 40, 48)
+    table = jpeg.quant_table(10)
+    with torch.no_grad():
+        assert torch.equal(aware(x, table), net(x))
+        _perturb(aware, seed=1)  # once its conditioning has learned, the table matters
+        assert not torch.allclose(aware(x, jpeg.quant_table(10)), aware(x, jpeg.quant_table(40)))
+        both = aware(x, np.stack([jpeg.quant_table(10), jpeg.quant_table(40)]))
+        assert torch.allclose(both[1:], aware(x[1:], jpeg.quant_table(40)), atol=1e-4)
+    with pytest.raises(ValueError, match="quantisation table"):
+        aware(x)
+    assert build_reconstruction(aware.config).quality_aware
+
+
+def test_bad_tables_and_architectures_are_refused():
+    with pytest.raises(ValueError, match="8x8"):
+        quant_tensor(np.ones((4, 4)))
+    with pytest.raises(ValueError, match="1..255"):
+        quant_tensor(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="unknown reconstruction network 'vit'"):
+        build_reconstruction({"arch": "vit"})
+    with pytest.raises(ValueError, match="scales must be in 2..5"):
+        MultiScaleRecCNN(scales=7)
+
+
+def test_the_decoder_reads_the_table_from_the_jpeg_header():
+    """Every quality that Pillow writes carries libjpeg's table, which training uses."""
+    image = np.random.default_rng(0).integers(0, 256, (24, 40), dtype=np.uint8)
+    for quality in range(1, 96):
+        tables = jpeg.read_quant_tables(jpeg.encode(image, quality))
+        assert np.array_equal(tables[0], jpeg.quant_table(quality))
+    with pytest.raises(ValueError, match="corrupt or truncated JPEG"):
+        jpeg.read_quant_tables(b"not a jpeg")
+
+
+@pytest.mark.parametrize("arch", ["reccnn", "multiscale"])
+def test_a_quality_aware_post_filter_codes_plain_jpeg_and_round_trips(tmp_path, bsds_test, arch):
+    config = BankConfig(arch=arch, channels=4, depth=4, scales=3, blocks=1, quality_aware=True)
+    codec = Codec(None, _perturb(config.network(), seed=2), name=f"qa-{arch}").eval()
+    image = bsds_test[0][1][:96, :136]
+    data = codec.compress(image, 10)
+    payload = data[codec.header_size :]
+    assert payload.startswith(b"\xff\xd8")  # any JPEG decoder reads the payload
+    assert np.array_equal(jpeg.decode(payload), jpeg.decode(jpeg.encode(image, 10)))
+    x_hat = codec.decompress(data)
+    with torch.no_grad():  # by hand: the network told the table of quality 10
+        x_in = torch.from_numpy(jpeg.decode(payload))[None, None].float() / 255
+        expected = jpeg.tensor_to_uint8(codec.reccnn(x_in, jpeg.quant_table(10)))[0]
+    assert np.abs(x_hat.astype(int) - expected.astype(int)).max() <= 1
+    back = Codec.load(codec.save(tmp_path / "m.pt"))
+    assert back.quality_aware and back.fingerprint == codec.fingerprint
+    assert np.array_equal(back.decompress(data), x_hat)
+
+
+def test_shipped_models_load_as_before():
+    codec = Codec.load("post64s2lo")
+    assert isinstance(codec.reccnn, RecCNN) and not codec.quality_aware
+    assert "arch" not in codec.reccnn.config and "quality_aware" not in codec.reccnn.config
