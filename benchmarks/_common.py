@@ -54,3 +54,19 @@ def median_seconds(fn, repeat: int, warm_up: bool = True) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def peak_gflops(n: int = 2048, repeat: int = 5) -> float:
+    """This machine's measured fp32 peak: GFLOP/s of the fastest of ``repeat`` n x n matmuls.
+
+    A large matrix product is the best case of the CPU's vector units under torch's
+    threads; a network that reaches a fraction of it uses the machine that well.
+    """
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)  # warm-up
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9

@@ -237,8 +237,12 @@ def test_the_area_a_bd_rate_integrates(saved):
 
 
 def test_bd_rate_per_image_beside_the_mean_curves(saved):
-    per_image = pd.DataFrame({"codec": ["ours"] * 3 + ["AVIF"] * 2,
-                              "bd_rate_psnr_%": [-30.0, -20.0, np.nan, -40.0, -35.0]})
+    per_image = pd.DataFrame(
+        {
+            "codec": ["ours"] * 3 + ["AVIF"] * 2,
+            "bd_rate_psnr_%": [-30.0, -20.0, np.nan, -40.0, -35.0],
+        }
+    )
     summary = pd.DataFrame({"codec": ["ours", "AVIF"], "bd_rate_mean_curve_%": [-28.0, -45.0],
                             "bd_rate_per_image_mean_%": [-25.0, -37.5]})  # fmt: skip
     fig = figures.plot_bd_per_image(per_image, summary, ["ours", "AVIF"])
@@ -251,8 +255,14 @@ def test_bd_rate_per_image_beside_the_mean_curves(saved):
 
 
 def test_gain_per_image_against_bpp(saved):
-    gains = pd.DataFrame({"image": ["a", "a", "b", "b"], "setting": [1, 2, 1, 2],
-                          "bpp": [0.1, 0.3, 0.2, 0.4], "gain_db": [1.0, 0.5, 2.0, np.nan]})
+    gains = pd.DataFrame(
+        {
+            "image": ["a", "a", "b", "b"],
+            "setting": [1, 2, 1, 2],
+            "bpp": [0.1, 0.3, 0.2, 0.4],
+            "gain_db": [1.0, 0.5, 2.0, np.nan],
+        }
+    )
     fig = figures.plot_gain_per_image(gains)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and len(ax.collections[0].get_offsets()) == 3
@@ -276,3 +286,18 @@ def test_crops_above_their_error_maps(saved, image):
     np.testing.assert_array_equal(maps[0].get_array(), err)
     assert axes[0].get_title() == "original" and axes[0].images[0].get_array().shape == (50, 80)
     saved(fig, "crops")
+
+
+def test_gain_over_time_puts_each_run_on_its_own_clock(saved):
+    logs = {
+        "fast": pd.DataFrame({"seconds": [60.0, 60.0, 60.0], "val_gain_db": [0.0, 0.4, 0.6]}),
+        "slow": pd.DataFrame({"seconds": [60.0, 120.0], "val_gain_db": [0.0, 0.5]}),
+    }
+    fig = figures.plot_gain_over_time(logs, {"fast": "a cheap net", "slow": "a costly one"})
+    ax = fig.axes[0]
+    runs = [line for line in ax.get_lines() if line.get_label().startswith(("fast", "slow"))]
+    assert [list(line.get_xdata()) for line in runs] == [[1.0, 2.0, 3.0], [1.0, 3.0]]
+    assert runs[0].get_label() == "fast: a cheap net"
+    assert any(line.get_linestyle() == "--" and list(line.get_ydata()) == [0, 0]
+               for line in ax.get_lines())  # fmt: skip
+    saved(fig, "gain_over_time")

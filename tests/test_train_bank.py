@@ -76,13 +76,15 @@ def test_bank_of_a_down_up_model_is_upsampled_compact_images(crops):
 
 def test_crops_are_aligned_to_the_jpeg_grid(crops):
     codec = Codec.load("post64s2").eval()
-    bank = build_bank(codec, crops, [10], device="cpu", workers=1)
-    x_in, x = sample_batch(bank, 12, 32, np.random.default_rng(0), align=8, augment=False)
-    assert x_in.shape == x.shape == (12, 1, 32, 32)
+    bank = build_bank(codec, crops, [10, 40], device="cpu", workers=1)
+    x_in, x, quality = sample_batch(bank, 12, 32, np.random.default_rng(0), align=8, augment=False)
+    assert x_in.shape == x.shape == (12, 1, 32, 32) and quality.shape == (12,)
     assert 0 <= x.min() and x.max() <= 1 and x_in.dtype == torch.float32
-    images, inputs = bank["groups"][0][0].numpy(), bank["groups"][0][1][0].numpy()
+    assert set(quality.tolist()) == {10, 40}  # each crop draws its quality, and says which
+    images, bank_inputs = bank["groups"][0][0].numpy(), bank["groups"][0][1].numpy()
     as_u8 = lambda t: np.round(t[:, 0].numpy() * 255).astype(np.uint8)  # noqa: E731
-    for crop, crop_in in zip(as_u8(x), as_u8(x_in), strict=True):
+    for crop, crop_in, q in zip(as_u8(x), as_u8(x_in), quality.tolist(), strict=True):
+        inputs = bank_inputs[[10, 40].index(q)]
         found = [
             (i, t, s)
             for i in range(len(images))
@@ -134,6 +136,49 @@ def test_training_logs_keeps_the_best_and_resumes(tmp_path, crops):
                       "tiny", device="cpu", progress=False)  # fmt: skip
     assert list(more.epoch) == [0, 1, 2, 3, 4] and list(more.step) == [0, 2, 4, 6, 8]
     pd.testing.assert_frame_equal(more.iloc[:3], log, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [dict(arch="multiscale", channels=4, scales=3, blocks=1),
+     dict(arch="multiscale", channels=4, scales=2, blocks=1, quality_aware=True),
+     dict(init="post64s2", quality_aware=True)],
+    ids=["multiscale", "multiscale-quality-aware", "post64s2-made-quality-aware"],
+)  # fmt: skip
+def test_post_filter_variants_train_on_the_bank(tmp_path, crops, settings):
+    config = BankConfig(qualities=[5, 20], val_quality=[10], epochs=1, steps=2, batch=4,
+                        patch=32, **settings)  # fmt: skip
+    source = BankSource(config, crops[:2], [("v", crops[2])], "variant", device="cpu")
+    if config.init:  # gaining the conditioning changes nothing until it trains
+        image = crops[2]
+        data = Codec.load("post64s2").compress(image, 10)
+        assert np.array_equal(Codec.load("post64s2").decompress(data),
+                              source.codec.decompress(data, check_model=False))  # fmt: skip
+    log = Loop(source, tmp_path).fit(progress=False)
+    assert list(log.step) == [0, 2] and log.loss_rec.iloc[1] > 0
+    best = Codec.load(tmp_path / "best.pt")
+    assert best.quality_aware == config.quality_aware
+    assert best.metadata["training"].get("arch", "reccnn") == config.arch
+    assert best.decompress(best.compress(crops[2], 10)).shape == crops[2].shape
+
+
+def test_the_learning_rate_warms_up_over_the_first_steps(tmp_path, crops):
+    config = BankConfig(qualities=[10], val_quality=[10], epochs=2, steps=3, batch=2, patch=32,
+                        lr=1e-3, lr_decay=0.5, warmup=4, channels=8, depth=3)  # fmt: skip
+    loop = Loop(BankSource(config, crops[:2], [("v", crops[2])], "tiny", device="cpu"), tmp_path)
+    seen = []
+    step = loop.optimise
+
+    def spy(phase, batch):
+        loss = step(phase, batch)
+        seen.append(loop.optimisers["rec"].param_groups[0]["lr"])
+        return loss
+
+    loop.optimise = spy
+    loop.fit(progress=False)
+    # 1/4, 2/4, 3/4 of 1e-3; the fourth step, in the second epoch, reaches its (decayed) rate
+    assert seen == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 5e-4, 5e-4, 5e-4])
+    assert "warmup" not in BankConfig().to_dict()  # runs without warm-up resume as before
 
 
 def test_epochs_sized_from_a_time_budget_leave_the_weights_as_they_were(tmp_path, crops):

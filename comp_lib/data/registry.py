@@ -161,8 +161,9 @@ class Download:
 DOWNLOADS: dict[str, Download] = {
     "bsds300": Download(
         name="bsds300",
-        urls=("https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/"
-              "BSDS300-images.tgz",),  # fmt: skip
+        urls=(
+            "https://www2.eecs.berkeley.edu/Research/Projects/CS/vision/bsds/BSDS300-images.tgz",
+        ),  # fmt: skip
         manifest="bsds300.sha256",
         folders=("bsds300_test", "bsds300_train"),
         size=22_247_893,
@@ -208,8 +209,10 @@ DOWNLOADS: dict[str, Download] = {
     ),
     "train400": Download(
         name="train400",
-        urls=tuple(f"{_DNCNN}/TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400/"
-                   f"test_{i:03d}.png" for i in range(1, 401)),  # fmt: skip
+        urls=tuple(
+            f"{_DNCNN}/TrainingCodes/DnCNN_TrainingCodes_v1.0/data/Train400/test_{i:03d}.png"
+            for i in range(1, 401)
+        ),  # fmt: skip
         manifest="train400.sha256",
         folders=("train400_gray180",),
         size=8_242_575,

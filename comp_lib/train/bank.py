@@ -7,7 +7,7 @@ and keeps the results (a *bank*) on the device::
 
     x -> [ComCNN] -> 8-bit -> real JPEG (quality q) -> decode -> [bicubic x2] = x_in(q)
     batch: aligned random crops of (x_in(q), x), q drawn from the bank's qualities
-    x_hat = RecCNN(x_in);  loss = MSE(x_hat, x)
+    x_hat = RecCNN(x_in) (a quality-aware one is also told q's table);  loss = MSE(x_hat, x)
 
 ``x_in`` is exactly what :meth:`Codec.decompress` feeds RecCNN
 (:func:`reccnn_input`; a test checks it), so this is step A of Jiang et al.'s
@@ -47,7 +47,7 @@ from comp_lib.coding import Codec
 from comp_lib.config import cpu_threads
 from comp_lib.config import device as default_device
 from comp_lib.files import atomic_write
-from comp_lib.models import RecCNN, upsample
+from comp_lib.models import upsample, with_quality
 from comp_lib.train import distributed
 from comp_lib.train.config import BankConfig, add_flags
 from comp_lib.train.loop import Loop, Source
@@ -203,8 +203,11 @@ def build_bank(codec: Codec, images: list[np.ndarray], qualities, device=None,
 
 def sample_batch(
     bank: dict, batch: int, patch: int, rng: np.random.Generator, align: int, augment: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A batch of aligned random crops ``(x_in, x)``, ``(B, 1, P, P)`` float32 in [0, 1].
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of aligned random crops ``(x_in, x, quality)``.
+
+    ``x_in`` and ``x`` are ``(B, 1, P, P)`` float32 in [0, 1]; ``quality`` is the
+    ``(B,)`` int64 JPEG quality each crop of ``x_in`` was coded at.
 
     Each crop draws a quality uniformly and an image with probability
     proportional to the number of crop positions it offers; crop corners are
@@ -221,7 +224,7 @@ def sample_batch(
     if not sum(weights):
         raise ValueError(f"patch {patch} is larger than every training image")
     counts = rng.multinomial(batch, np.array(weights) / sum(weights))
-    ins, refs = [], []
+    ins, refs, picked = [], [], []
     for (x, x_in), k in zip(groups, counts, strict=True):
         if k == 0:
             continue
@@ -236,6 +239,7 @@ def sample_batch(
         cols = (left[:, None] + ar)[:, None, :]
         refs.append(x[img[:, None, None], rows, cols])
         ins.append(x_in[qi[:, None, None], img[:, None, None], rows, cols])
+        picked.append(qi)
     x_in = torch.cat([t.float() / 255 if t.dtype == torch.uint8 else t.float() for t in ins])
     x = torch.cat(refs).float() / 255
     x_in, x = x_in[:, None], x[:, None]
@@ -244,7 +248,8 @@ def sample_batch(
         x_in, x = (torch.rot90(t, k, (2, 3)) for t in (x_in, x))
         if flip:
             x_in, x = (t.flip(3) for t in (x_in, x))
-    return x_in.contiguous(), x.contiguous()
+    quality = torch.as_tensor(bank["qualities"], device=x.device)[torch.cat(picked)]
+    return x_in.contiguous(), x.contiguous(), quality
 
 
 # --------------------------------------------------------------------------- training
@@ -280,9 +285,10 @@ class BankSource(Source):
             torch.backends.cudnn.benchmark = True
         if config.init:
             codec = Codec.load(config.init)
+            if config.quality_aware:  # the same function as the started model, until it trains
+                codec = Codec(codec.comcnn, with_quality(codec.reccnn), name=codec.name)
         else:
-            reccnn = RecCNN(channels=config.channels, depth=config.depth, shuffle=config.shuffle)
-            codec = Codec(None, reccnn.init_as_identity())  # starts as JPEG alone
+            codec = Codec(None, config.network())  # starts as JPEG alone
         self.name, self.keeps_start = name, bool(config.init)  # a fine-tuning run may keep it
         self.metadata = {"name": name, "data": data_info or {}}
         codec.name, codec.metadata = name, self.metadata | {"training": config.to_dict()}
@@ -295,6 +301,9 @@ class BankSource(Source):
         self.val_images = [image for _, image in val]
         show = progress and distributed.is_main()
         self.bank = build_bank(codec, train, config.qualities, self.device, progress=show)
+        tables = np.zeros((101, 8, 8))  # by quality: what each crop's JPEG file holds
+        tables[config.qualities] = [jpeg.quant_table(q) for q in config.qualities]
+        self.tables = torch.as_tensor(tables, dtype=torch.float32, device=self.device)
 
     def networks(self) -> dict[str, nn.Module]:
         return {"rec": self.codec.reccnn}
@@ -303,10 +312,11 @@ class BankSource(Source):
         return sample_batch(self.bank, self.shard, self.config.patch, self.rng, self.align)
 
     def loss(self, phase: str, batch, nets: dict[str, nn.Module]) -> torch.Tensor:
-        x_in, x = batch
+        x_in, x, quality = batch
         nets["rec"].train()
+        quant = self.tables[quality] if self.codec.quality_aware else None
         with self.autocast():
-            x_hat = nets["rec"](x_in.contiguous(memory_format=self.fmt))
+            x_hat = nets["rec"](x_in.contiguous(memory_format=self.fmt), quant)
         return F.mse_loss(x_hat.float(), x)
 
 

@@ -196,16 +196,30 @@ class BankConfig:
         Adam learning rate at the first epoch.
     lr_decay : float
         Factor applied to the learning rate after every epoch.
+    warmup : int
+        Optimizer steps over which the learning rate rises linearly to ``lr`` (0: none).
+        See :meth:`comp_lib.train.loop.Loop.optimise`.
     init : str, optional
         A shipped model or checkpoint to start from (its ComCNN, if any, stays frozen).
-        Without it a post-filter RecCNN of ``channels`` x ``depth`` starts from random
-        weights with its last layer at zero: the identity, JPEG alone (the warm start).
+        Without it a fresh post-filter (``arch``) starts from random weights with its last
+        layer at zero: the identity, JPEG alone (the warm start).
+    arch : {"reccnn", "multiscale"}
+        A fresh post-filter's network: RecCNN's plain stack or the multi-scale U-Net.
+        See :mod:`comp_lib.models.reconstruction`.
     channels : int
-        Feature channels of a fresh RecCNN (without ``init``).
+        Feature channels of a fresh network (without ``init``; the U-Net's at full size).
     depth : int
         Convolutional layers of a fresh RecCNN (without ``init``).
     shuffle : int
         Pixel-shuffle factor of a fresh RecCNN's body (body at 1/shuffle resolution).
+    scales : int
+        Resolutions of a fresh multi-scale network (without ``init``).
+    blocks : int
+        Residual blocks per scale and side of a fresh multi-scale network (without ``init``).
+    quality_aware : bool
+        Condition the network on the JPEG quantisation table: one model for every quality.
+        With ``init``, the started model gains the conditioning, initialised to change
+        nothing (:func:`comp_lib.models.with_quality`).
     precision : {"fp32", "bf16"}
         Arithmetic of training: bf16 autocast is fast on GPUs.
     seed : int
@@ -221,14 +235,21 @@ class BankConfig:
     patch: int = 96
     lr: float = 3e-4
     lr_decay: float = 0.8
+    warmup: int = 0
     init: str | None = None
+    arch: str = "reccnn"
     channels: int = 64
     depth: int = 20
     shuffle: int = 2
+    scales: int = 4
+    blocks: int = 2
+    quality_aware: bool = False
     precision: str = "fp32"
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.arch not in ("reccnn", "multiscale"):
+            raise ValueError(f"arch must be 'reccnn' or 'multiscale', got {self.arch!r}")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
         for name in ("epochs", "batch", "patch"):
@@ -240,7 +261,28 @@ class BankConfig:
         self.val_quality = [jpeg.check_quality(q) for q in self.val_quality]
 
     def to_dict(self) -> dict:
-        return {"scheme": "bank"} | asdict(self)
+        d = asdict(self)
+        defaults = {"warmup": 0, "arch": "reccnn", "scales": 4, "blocks": 2,
+                    "quality_aware": False}  # fmt: skip
+        for key, value in defaults.items():  # stored only when set: older runs resume as they were
+            if d[key] == value:
+                d.pop(key)
+        return {"scheme": "bank"} | d
+
+    def network(self):
+        """A fresh post-filter network of these settings, its last layer at zero."""
+        from comp_lib.models import MultiScaleRecCNN, RecCNN
+
+        aware = self.quality_aware
+        if self.arch == "multiscale":
+            net = MultiScaleRecCNN(
+                channels=self.channels, scales=self.scales, blocks=self.blocks, quality_aware=aware
+            )
+        else:
+            net = RecCNN(
+                channels=self.channels, depth=self.depth, shuffle=self.shuffle, quality_aware=aware
+            )
+        return net.init_as_identity()
 
 
 # --------------------------------------------------------------------------- command lines

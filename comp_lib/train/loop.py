@@ -252,7 +252,18 @@ class Loop:
         return lrs
 
     def optimise(self, phase: Phase, batch) -> torch.Tensor:
-        """One optimizer step of ``phase`` on ``batch``; returns the (detached) loss."""
+        """One optimizer step of ``phase`` on ``batch``; returns the (detached) loss.
+
+        Over the run's first ``config.warmup`` steps (where the config has it) the
+        learning rate rises linearly to the epoch's: Adam's first steps move every
+        weight by about the learning rate at once, which knocked a warm-started
+        post-filter from JPEG's PSNR to about 4 dB below it in one step.
+        """
+        warmup = getattr(self.config, "warmup", 0)
+        if warmup and self.step < warmup:
+            for name in phase.optimisers:
+                for group in self.optimisers[name].param_groups:
+                    group["lr"] = self.source.lr(name, self.epoch) * (self.step + 1) / warmup
         loss = self.source.loss(phase.name, batch, self.nets)
         optimisers = [self.optimisers[name] for name in phase.optimisers]
         for optimiser in optimisers:

@@ -40,7 +40,11 @@ from comp_lib.report.figures.style import (
     codec_style,
     save_figure,
 )
-from comp_lib.report.figures.training import plot_training_curves, plot_training_gains
+from comp_lib.report.figures.training import (
+    plot_gain_over_time,
+    plot_training_curves,
+    plot_training_gains,
+)
 
 __all__ = [
     "OUR_CODECS",
@@ -58,6 +62,7 @@ __all__ = [
     "plot_rd",
     "plot_size_cost",
     "plot_training_curves",
+    "plot_gain_over_time",
     "plot_training_gains",
     "save_figure",
     "show_crops_with_errors",

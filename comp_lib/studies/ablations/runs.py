@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from comp_lib import jpeg
 from comp_lib.coding import BicubicCodec, Codec
 from comp_lib.evaluate import evaluate
 from comp_lib.files import atomic_write
@@ -77,13 +78,20 @@ RESULT_COLUMNS = [
 
 
 def macs_per_pixel(net: RecCNN) -> float:
-    """Multiply-accumulates per output pixel of RecCNN (convolutions only)."""
+    """Multiply-accumulates per output pixel of a reconstruction network (convolutions only).
+
+    Any network of :mod:`comp_lib.models.reconstruction`; a quality-aware one is told
+    quality 10's table (its conditioning costs a few thousand multiply-adds per image,
+    not per pixel, and is left out). A transposed convolution costs ``k x k x in x out``
+    per *input* pixel.
+    """
     macs = 0
 
-    def hook(module, _inputs, output):
+    def hook(module, inputs, output):
         nonlocal macs
         k = module.kernel_size[0] * module.kernel_size[1]
-        macs += output.shape[-2] * output.shape[-1] * module.out_channels * k * module.in_channels
+        where = inputs[0] if isinstance(module, torch.nn.ConvTranspose2d) else output
+        macs += where.shape[-2] * where.shape[-1] * module.out_channels * k * module.in_channels
 
     handles = [
         m.register_forward_hook(hook)
@@ -93,7 +101,8 @@ def macs_per_pixel(net: RecCNN) -> float:
     side = 64
     try:
         with torch.no_grad():
-            net.eval()(torch.zeros(1, net.config["in_channels"], side, side))
+            quant = jpeg.quant_table(10) if getattr(net, "quality_aware", False) else None
+            net.eval()(torch.zeros(1, net.config["in_channels"], side, side), quant)
     finally:
         for h in handles:
             h.remove()

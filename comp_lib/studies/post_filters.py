@@ -1,0 +1,168 @@
+"""Post-filter variants screened at an equal training budget (issue 19).
+
+Above about 0.13 bpp the study's best codec is JPEG followed by a post-filter
+(RecCNN only), so the post-filter decides the headline. Each variant here is a
+fresh post-filter trained by the same bank trainer (:mod:`comp_lib.train.bank`:
+native-size images coded once per quality, crops aligned to the JPEG grid) for
+the same wall time on the same machine, and judged on held-out validation images
+(never the test set) through its real bytes::
+
+    post64s2     today's shape: RecCNN 64 x 20 with its body at half resolution
+    full64x20    the same at full resolution: DnCNN's size, 4x the multiply-adds
+    unet32       a multi-scale U-Net of residual blocks (DRUNet-like, 4 scales)
+    post64s2q    post64s2 told the JPEG quantisation table: one model, every quality
+    unet32q      unet32 told the table
+
+:func:`screen` trains them (each run resumes, so an interrupted screening loses at
+most an epoch); :func:`screening_table` reads each run's best checkpoint back,
+measures its gain over JPEG at equal rate per quality, its multiply-adds per pixel
+and its decode time on one image, and ranks the variants by gain per unit of
+decode cost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from comp_lib.coding import Codec
+from comp_lib.train.bank import train_bank
+from comp_lib.train.config import BankConfig
+from comp_lib.train.validation import gain_over_jpeg, jpeg_curve, validate
+
+__all__ = [
+    "VARIANTS",
+    "decode_ms",
+    "screen",
+    "screening_table",
+]
+
+#: Name -> (what it is, its :class:`~comp_lib.train.config.BankConfig` network settings).
+VARIANTS: dict[str, tuple[str, dict]] = {
+    "post64s2": (
+        "RecCNN 64x20, body at 1/2 resolution (today's shape)",
+        dict(arch="reccnn", channels=64, depth=20, shuffle=2),
+    ),
+    "full64x20": (
+        "RecCNN 64x20 at full resolution (DnCNN's size)",
+        dict(arch="reccnn", channels=64, depth=20, shuffle=1),
+    ),
+    "unet32": (
+        "U-Net, 4 scales of 32-256 channels, 2 residual blocks per scale and side",
+        dict(arch="multiscale", channels=32, scales=4, blocks=2),
+    ),
+    "post64s2q": (
+        "post64s2 told the JPEG quantisation table (FiLM)",
+        dict(arch="reccnn", channels=64, depth=20, shuffle=2, quality_aware=True),
+    ),
+    "unet32q": (
+        "unet32 told the JPEG quantisation table (FiLM)",
+        dict(arch="multiscale", channels=32, scales=4, blocks=2, quality_aware=True),
+    ),
+}
+
+
+def _variant(name: str) -> dict:
+    if name not in VARIANTS:
+        raise ValueError(f"unknown post-filter variant {name!r}; known: {list(VARIANTS)}")
+    return VARIANTS[name][1]
+
+
+def screen(
+    names: Sequence[str],
+    train: Sequence[np.ndarray],
+    val: Sequence[tuple[str, np.ndarray]],
+    out_root,
+    budget_s: float,
+    base: Mapping | None = None,
+    progress: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Train each variant of ``names`` for ``budget_s`` seconds of wall time; their logs.
+
+    Every run is a :class:`~comp_lib.train.config.BankConfig` of ``base`` (qualities,
+    batch, patch, lr, epochs...) with the variant's network and ``steps=0``: the
+    epochs are sized from the budget (the bank, validation and timing probe
+    included), so every variant gets the same machine time. Runs live in
+    ``out_root/<name>/`` and resume from their ``last.pt``; a finished run is read back.
+    """
+    base = dict(base or {})
+    for key in ("steps", "budget_s", "init"):
+        base.pop(key, None)
+    logs = {}
+    for name in names:
+        config = BankConfig(**base, **_variant(name), steps=0, budget_s=budget_s)
+        logs[name] = train_bank(config, list(train), list(val), Path(out_root) / name, name,
+                                progress=progress)  # fmt: skip
+    return logs
+
+
+def decode_ms(codec: Codec, image: np.ndarray, quality: int = 10, repeat: int = 3) -> float:
+    """Median milliseconds of ``codec.decompress`` on ``image`` coded at ``quality``."""
+    data = codec.compress(image, quality)
+    codec.decompress(data)  # warm-up: the first call pays for memory layouts
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        codec.decompress(data)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def screening_table(
+    runs: Mapping[str, Path],
+    val: Sequence[tuple[str, np.ndarray]],
+    qualities: Sequence[int],
+    timing_image: np.ndarray,
+    reference: str | None = None,
+) -> pd.DataFrame:
+    """One row per run: gain over JPEG at equal rate per quality, cost, and gain per cost.
+
+    Parameters
+    ----------
+    runs : mapping of str to path
+        Variant name -> its run folder (``best.pt`` and ``log.csv``).
+    val : sequence of (str, uint8 image)
+        Validation images (not the test set).
+    qualities : sequence of int
+        JPEG qualities at which each post-filter is judged.
+    timing_image : numpy.ndarray
+        The image whose decode is timed (a 481x321 BSDS300 image in the study).
+    reference : str, optional
+        The run whose decode time is the unit of ``decode_x`` (default: the first).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``variant``, ``description``, ``steps``, ``train_s``, ``gmac_per_mpx``,
+        ``decode_ms``, ``decode_x``, ``gain_q<Q>_db`` per quality, ``gain_db`` (their
+        mean) and ``gain_per_decode_x`` (``gain_db`` / ``decode_x``).
+    """
+    from comp_lib.studies.ablations import macs_per_pixel
+
+    images = [image for _, image in val]
+    curve = jpeg_curve(images)
+    rows = []
+    for name, folder in runs.items():
+        folder = Path(folder)
+        codec = Codec.load(folder / "best.pt")
+        log = pd.read_csv(folder / "log.csv")
+        row = dict(variant=name, description=VARIANTS.get(name, ("", {}))[0],
+                   steps=int(log.step.iloc[-1]), train_s=float(log.seconds.sum()),
+                   gmac_per_mpx=macs_per_pixel(codec.reccnn) / 1e3,
+                   decode_ms=decode_ms(codec, timing_image))  # fmt: skip
+        gains = []
+        for q in qualities:
+            v = validate(codec, images, q)
+            gains.append(gain_over_jpeg(v["psnr"], v["bpp"], curve)[1])
+            row[f"gain_q{q}_db"] = gains[-1]
+        row["gain_db"] = float(np.mean(gains))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    unit = table.set_index("variant").decode_ms[reference or table.variant.iloc[0]]
+    table.insert(table.columns.get_loc("decode_ms") + 1, "decode_x", table.decode_ms / unit)
+    table["gain_per_decode_x"] = table.gain_db / table.decode_x
+    return table
