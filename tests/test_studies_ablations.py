@@ -8,7 +8,7 @@ from comp_lib.baselines import JPEGCodec
 from comp_lib.config import PROJECT_ROOT
 from comp_lib.data import Corpus
 from comp_lib.evaluate import evaluate
-from comp_lib.models import RecCNN
+from comp_lib.models import MultiScaleRecCNN, RecCNN, with_quality
 from comp_lib.rd import rd_curves
 from comp_lib.studies.ablations import (
     ABLATIONS,
@@ -67,6 +67,11 @@ def test_macs_per_pixel_counts_by_hand():
     assert macs_per_pixel(RecCNN(channels=8, depth=4)) == 9 * (8 + 64 + 64 + 8)
     # the same body at half resolution on 4 planes: a quarter of the pixels
     assert macs_per_pixel(RecCNN(channels=8, depth=4, shuffle=2)) == 9 * (32 + 128 + 32) / 4
+    # a U-Net: head 36, a block at each scale side 288 (the bottom one at 1/4 of the pixels:
+    # 2 x 576 / 4), down 2x2 8x4 / 4 = 32, up (per input pixel) the same, tail 36
+    unet = MultiScaleRecCNN(channels=4, scales=2, blocks=1)
+    assert macs_per_pixel(unet) == 36 + 288 + 32 + 288 + 32 + 288 + 36
+    assert macs_per_pixel(with_quality(unet)) == macs_per_pixel(unet)  # per image, not per pixel
 
 
 def test_gain_over_interpolates_in_log_rate():
@@ -230,3 +235,23 @@ def test_dissertation_rates_for_people_say_why_a_value_is_missing():
     together = table.loc["all four together"]
     assert together["gain over JPEG at equal bpp (dB)"] == "not defined: below JPEG's lowest rate"
     assert "nan" not in table.to_string()
+
+
+def test_the_committed_figures_are_redrawn_from_the_committed_tables(tmp_path, monkeypatch,
+                                                                     bsds_test):  # fmt: skip
+    from comp_lib.studies.ablations.redraw import redraw
+
+    committed = PROJECT_ROOT / "reports" / "tables"
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    curves = pd.read_csv(committed / "04_curves.csv")
+    curves[curves.ablation.isin(["loss", "pooling"])].to_csv(tables / "04_curves.csv", index=False)
+    for name in ("04_size_cost.csv", "04_quality_matrix.csv"):
+        (tables / name).write_bytes((committed / name).read_bytes())
+    monkeypatch.setenv("COMP_LIB_REPORTS", str(tmp_path / "reports"))
+    test = [(n, img[:180, :180]) for n, img in bsds_test[:2]]
+    written = redraw(tables, test)
+    names = sorted(p.name for p in written)
+    assert names == ["04_loss.png", "04_pooling.png", "04_quality_matrix.png", "04_size_cost.png"]
+    assert all(p.parent == tmp_path / "reports" / "figures" and p.stat().st_size > 10_000
+               for p in written)  # fmt: skip
