@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from comp_lib.report import for_people, provenance, write_for_people
-from comp_lib.report.numbers import decimals, markdown, number
+from comp_lib.report.numbers import BD_MISSING, decimals, markdown, number, percent
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,12 @@ def test_number_says_why_a_value_is_missing():
     assert number(float("nan"), missing="not reached") == "not reached"
     assert number(None) == "not defined"
     assert number(np.float32("nan"), ".3f", "x") == "x"
+
+
+def test_percent_signs_and_says_why_a_bd_rate_is_missing():
+    assert percent(-29.4949) == "-29.49 %" and percent(3.0) == "+3.00 %"
+    assert percent(float("nan"), BD_MISSING).startswith("not defined (fewer than 4 points")
+    assert "nan" not in percent(np.nan)
 
 
 TABLE = pd.DataFrame({"codec": ["a", "b"], "bpp": [0.30049, np.nan], "psnr": [31.234, 30.0],

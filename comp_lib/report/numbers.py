@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["decimals", "for_people", "markdown", "number"]
+__all__ = ["BD_MISSING", "decimals", "for_people", "markdown", "number", "percent"]
 
 #: (parts of a column name, decimals), the first match wins: "bd_rate_psnr_%" is a %,
 #: "rate_vs_ours_%" too; "min_rate" is a bpp; "encode_ms" and "minutes" are times
@@ -46,6 +46,16 @@ def decimals(column: str) -> int:
 def number(value, spec: str = ".2f", missing: str = "not defined") -> str:
     """``value`` formatted with ``spec``, or ``missing`` (say why) when it is None or NaN."""
     return missing if value is None or pd.isna(value) else format(value, spec)
+
+
+#: Why a BD-rate can be missing: :func:`comp_lib.rd.bd_rate` needs 4 points of each curve
+#: over the rates the two share.
+BD_MISSING = "not defined (fewer than 4 points over the rates it shares with JPEG)"
+
+
+def percent(value, missing: str = "not defined") -> str:
+    """A signed percentage for people (``"-29.49 %"``), or ``missing`` (say why) for NaN."""
+    return missing if value is None or pd.isna(value) else f"{value:+.2f} %"
 
 
 def for_people(table: pd.DataFrame, missing: str | Mapping[str, str] = "not defined"):

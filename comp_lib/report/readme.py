@@ -21,7 +21,7 @@ from comp_lib.config import reports_dir
 from comp_lib.data.registry import dataset_title
 from comp_lib.files import atomic_write
 from comp_lib.report.findings import ablation_findings, dissertation_findings, provenance_parameter
-from comp_lib.report.numbers import markdown, number
+from comp_lib.report.numbers import BD_MISSING, markdown, number, percent
 from comp_lib.report.summary import (
     answer_sentences,
     bd_rate_spans,
@@ -146,7 +146,9 @@ def _headline(bd: pd.DataFrame, fixed: pd.DataFrame) -> list[str]:
     lines = []
     for dataset, sub in bd.groupby("dataset", sort=False):
         ranked = sub.sort_values("bd_rate_psnr_%")
-        parts = [f"{r.codec} {number(r['bd_rate_psnr_%'], '+.2f')} %" for _, r in ranked.iterrows()]
+        parts = [
+            f"{r.codec} {percent(r['bd_rate_psnr_%'], BD_MISSING)}" for _, r in ranked.iterrows()
+        ]
         lines.append(
             f"- **{dataset_title(dataset)}**: BD-rate (PSNR) against JPEG: "
             + ", ".join(parts)
