@@ -146,7 +146,8 @@ def run_test(args) -> None:
     rows = pd.concat(rows, ignore_index=True)
     means = rows.groupby(["codec", "setting"], sort=False)[["bpp", "psnr", "ssim"]].mean()
     jpeg = means.loc["JPEG"]
-    table = means.reset_index().rename(columns={"setting": "quality"})
+    table = means.reset_index()
+    table.insert(1, "quality", table.pop("setting"))
     table["gain_db"] = table.psnr - table.quality.map(jpeg.psnr)
     path = write_table(
         table.round(3),

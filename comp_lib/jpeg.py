@@ -244,15 +244,10 @@ def decode(data: bytes, expected_size: tuple[int, int] | None = None) -> np.ndar
 def read_quant_tables(data: bytes) -> np.ndarray:
     """The quantisation tables of a JPEG file, ``(K, 8, 8)`` in natural order, by table id.
 
-    Read from the header alone (no pixel is decoded): what a decoder knows about how
-    coarsely the file was quantised, whatever encoder and quality made it. Table 0 is
-    the luma's (and a grayscale file's only one), table 1 the chroma's. For Pillow's
-    files at ``quality``, table 0 is :func:`quant_table` (``quality``).
-
-    Raises
-    ------
-    ValueError
-        If the bytes are not a readable JPEG or hold no table of 64 steps.
+    Read from the header alone: what a decoder knows of how coarsely the file was
+    quantised, whatever made it. Table 0 is the luma's (a grayscale file's only one),
+    table 1 the chroma's; for Pillow's files, table 0 is :func:`quant_table`. Raises
+    ``ValueError`` if the bytes are not a readable JPEG or hold no table of 64 steps.
     """
     try:
         tables = _open(data, None, None).quantization
