@@ -107,9 +107,9 @@ def run_cost(args) -> None:
         for name, codec in codecs.items():
             ms = decode_ms(codec, image, repeat=args.repeat)
             gmac = macs_per_pixel(codec.reccnn) * image.size / 1e9
+            gflop_per_s = 2 * gmac / (ms / 1000)
             rows.append(dict(image=image_name, model=name, decode_ms=ms, gmac=gmac,
-                             gflop_per_s=2 * gmac / (ms / 1000),
-                             of_peak=2 * gmac / (ms / 1000) / peak))  # fmt: skip
+                             gflop_per_s=gflop_per_s, of_peak=gflop_per_s / peak))  # fmt: skip
     table = pd.DataFrame(rows)
     unit = table[table.model == "post64s2"].set_index("image").decode_ms
     table.insert(3, "decode_x", table.decode_ms / table.image.map(unit))

@@ -41,7 +41,7 @@ def test_multiscale_halo_covers_its_receptive_field():
     x = torch.rand(1, 1, 150, 170)
     with torch.no_grad():
         whole = net(x)
-        parts = tiled(net, x, tile=32, halo=net.halo, align=net.align)
+        parts = tiled(net, x, tile=32, halo=net.radius, align=net.align)
     assert torch.allclose(parts, whole, atol=1e-5)
     with torch.no_grad():  # a halo well short of the field changes the output
         short = tiled(net, x, tile=32, halo=net.align, align=net.align)

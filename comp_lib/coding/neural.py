@@ -45,7 +45,7 @@ from comp_lib.coding.checkpoint import (
     weights_fingerprint,
     write_checkpoint,
 )
-from comp_lib.coding.tiling import tiled
+from comp_lib.coding.tiling import round_up, tiled
 from comp_lib.models import RECONSTRUCTION_NETWORKS, ComCNN, RecCNN, downsample, upsample
 
 __all__ = ["JPEG_MODES", "Codec"]
@@ -288,7 +288,9 @@ class Codec(BitstreamCoder, nn.Module):
             if quant is None:
                 raise ValueError(f"{type(net).__name__} is quality-aware: pass the JPEG table")
             net = functools.partial(self.reccnn, quant=quant)
-        return tiled(net, x_up, self.tile, self.reccnn.halo, self.reccnn.align).float()
+        align = self.reccnn.align
+        halo = round_up(self.reccnn.radius, max(8, align))
+        return tiled(net, x_up, self.tile, halo, align).float()
 
     def resample_down(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.comcnn is None else downsample(x)

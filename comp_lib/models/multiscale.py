@@ -127,17 +127,15 @@ class MultiScaleRecCNN(nn.Module):
         return text + (", told the JPEG quantisation table" if self.quality_aware else "")
 
     @property
-    def halo(self) -> int:
-        """A tile margin at least the receptive field's radius (:mod:`comp_lib.coding.tiling`).
+    def radius(self) -> int:
+        """A bound on the receptive field's radius in pixels (tiles need this much margin).
 
         Each 3x3 convolution at scale ``s`` adds ``2^s`` pixels, each 2x2 step down or
-        up at most ``2^s``; rounded up to a multiple of :attr:`align` and of 8.
+        up at most ``2^s``.
         """
         scales, blocks = self.config["scales"], self.config["blocks"]
         radius = 2 + sum((4 * blocks + 2) * 2**s for s in range(scales - 1))
-        radius += 2 * blocks * 2 ** (scales - 1)
-        step = max(8, self.align)
-        return -(-radius // step) * step
+        return radius + 2 * blocks * 2 ** (scales - 1)
 
     def init_as_identity(self) -> MultiScaleRecCNN:
         """Zero the last layer: the residual is zero and ``x_hat = x`` (the warm start)."""

@@ -138,10 +138,9 @@ class RecCNN(nn.Module):
         return text + (", told the JPEG quantisation table" if self.quality_aware else "")
 
     @property
-    def halo(self) -> int:
-        """A tile margin at least the receptive field's radius (:mod:`comp_lib.coding.tiling`)."""
-        depth = self.config["depth"]
-        return -(-(depth + 2) * self.align // max(8, self.align)) * max(8, self.align)
+    def radius(self) -> int:
+        """A bound on the receptive field's radius in pixels (tiles need this much margin)."""
+        return (self.config["depth"] + 2) * self.align
 
     def init_as_identity(self) -> RecCNN:
         """Zero the last layer, so that the residual is zero and ``x_hat = x_up``: training

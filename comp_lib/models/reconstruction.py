@@ -3,7 +3,7 @@
 Every network here maps ``x_up`` (the decoded, upsampled image) to ``x_hat`` with
 the same interface: ``forward(x, quant=None)`` (``quant``: the JPEG quantisation
 tables, which quality-aware networks need), ``config`` (its constructor's
-arguments, which a checkpoint stores), ``align`` and ``halo`` (for tiling),
+arguments, which a checkpoint stores), ``align`` and ``radius`` (for tiling),
 ``quality_aware``, ``description`` (for model cards) and ``init_as_identity()``. A
 configuration without ``arch`` is a :class:`~comp_lib.models.RecCNN`, so that every older
 checkpoint loads.
