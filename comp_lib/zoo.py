@@ -23,6 +23,7 @@ import pandas as pd
 from comp_lib.coding import FIXED_CODERS, Codec
 from comp_lib.config import WEIGHTS_DIR, cpu_name, git_commit
 from comp_lib.files import atomic_write
+from comp_lib.models import RecCNN
 
 __all__ = [
     "ladder_file",
@@ -114,9 +115,13 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     hours = log.seconds.sum() / 3600
     rows = "\n".join(f"| {k} | `{v}` |" for k, v in config.items())
     body = codec.reccnn.description
-    if codec.comcnn is None:
+    if codec.comcnn is None and isinstance(codec.reccnn, RecCNN):
         what = (f"RecCNN only ({body}): a JPEG post-filter at full resolution, the *RecCNN "
                 "only* configuration of Jiang et al. (2017), Table I")  # fmt: skip
+    elif codec.comcnn is None:
+        what = (f"A JPEG post-filter at full resolution ({body}): not the paper's RecCNN, "
+                "but in its place in the *RecCNN only* configuration of Jiang et al. (2017), "
+                "Table I")  # fmt: skip
     else:
         what = f"ComCNN + RecCNN ({body}) of Jiang et al. (2017)"
     if config.get("scheme") == "bank":

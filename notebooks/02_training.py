@@ -72,7 +72,8 @@ resume = False  # continue from runs/<run_name>/last.pt (True for long runs)
 target_bpp = 0.3  # the rate of the equal-rate reconstructions
 compare_model = "rec32x20"  # a shipped model beside this run's in the reconstructions
 n_show = 2  # validation images in the reconstructions figure
-shipped_models = ["rec32x20", "post64s2", "rec32x20n", "post64s2lo", "post64s2hi"]  # logs to show
+shipped_models = ["rec32x20", "post64s2", "rec32x20n", "post64s2lo", "post64s2hi",
+                  "unet32q"]  # logs to show
 profile = "smoke"
 
 # %%
@@ -443,8 +444,11 @@ matched
 # `post64s2lo` and `post64s2hi` continue them on a GPU with `comp_lib.train.bank`, which
 # codes whole native-size images once per quality and trains on aligned crops (RecCNN
 # only; `rec32x20n` keeps `rec32x20`'s ComCNN): the two post-filters each specialise in a
-# band of qualities (lo: 2-14, hi: 12-50). Epoch 0 of a bank log is the starting point.
-# Their gain over JPEG at equal rate, epoch by epoch (dashed-dotted: post-filters):
+# band of qualities (lo: 2-14, hi: 12-50). `unet32q` is a different post-filter network
+# (a U-Net of residual blocks at four scales, told the JPEG quantisation table so that one
+# model serves every quality), trained from the identity on the CPU by the same bank
+# trainer. Epoch 0 of a bank log is the starting point. Their gain over JPEG at equal
+# rate, epoch by epoch (dashed-dotted: post-filters):
 
 # %%
 logs, kinds = {}, {}

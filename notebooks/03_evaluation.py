@@ -31,8 +31,11 @@
 # * **ComCNN+RecCNN, the paper's framework** (Jiang et al.): `x -> ComCNN` (half the width
 #   and height) `-> JPEG -> bicubic x2 -> RecCNN -> x_hat`; the shipped model `model`,
 #   swept over its inner JPEG quality;
-# * **RecCNN only, the post-filter**: `x -> JPEG` at full size `-> RecCNN -> x_hat`; the
-#   shipped model `post_filter_model` (the paper's Table I ablation, trained on its own);
+# * **RecCNN only, the post-filter**: `x -> JPEG` at full size `-> network -> x_hat`; the
+#   shipped model `post_filter_model` (the paper's Table I ablation, trained on its own).
+#   The shipped `unet32q` puts a U-Net in RecCNN's place, told the JPEG quantisation table
+#   read from the file, so that one model serves every quality (issue 19; its card says
+#   how it was trained);
 # * **ours, the ladder**: at each rate the best shipped model, chosen on validation images,
 #   never on these (`ladder`). Above about 0.13 bpp its rungs are post-filters, so there
 #   "ours" *is* a post-filter, not the paper's framework.
@@ -62,7 +65,7 @@ limit = 1  # images per dataset (None: all)
 codec_names = ["JPEG", "bicubic+JPEG", "WebP", "AVIF", "JPEG 2000", "JPEG XL", "ours",
                "ComCNN+RecCNN", "ComCNN only", "RecCNN only"]  # fmt: skip
 model = "rec32x20n"  # shipped ComCNN+RecCNN model (or checkpoint file)
-post_filter_model = "post64s2lo"  # shipped RecCNN-only model (no ComCNN)
+post_filter_model = "unet32q"  # shipped post-filter, "RecCNN only" (no ComCNN)
 ladder = "best"  # shipped ladder, "ours": the best of the shipped models at each rate
 ladder_step = 2  # evaluate every n-th rung of the ladder (and its last; 1: all rungs)
 our_qualities = [10, 30, 60, 90]  # inner JPEG qualities of ComCNN+RecCNN and ComCNN only

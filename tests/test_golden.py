@@ -83,7 +83,8 @@ def test_the_cases_cover_every_kind_of_bitstream():
     kinds = {(c["header"]["version"], c["header"]["colour"]) for c in CASES.values()}
     assert kinds == {(1, "gray"), (2, "gray"), (2, "ycbcr"), (2, "ycbcr-cnn")}
     models = {c["header"]["model"] for c in CASES.values()}
-    assert {"rec32x20", "post64s2lo", "jpeg", "bicubic", "rec32x20n", "post64s2hi"} <= models
+    shipped = {"rec32x20", "post64s2lo", "jpeg", "bicubic", "rec32x20n", "post64s2hi", "unet32q"}
+    assert shipped <= models
     assert {tuple(c["coder"]) for c in CASES.values()} >= {("ladder", "best")}
 
 

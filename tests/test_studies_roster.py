@@ -13,6 +13,7 @@ from comp_lib.studies.constants import PAPER_JPEG_QUALITIES
 from comp_lib.studies.roster import OURS, build_roster
 
 NAMES = ["JPEG", "bicubic+JPEG", "WebP", "ours", "ComCNN+RecCNN", "ComCNN only", "RecCNN only"]
+POST = "unet32q"  # the shipped post-filter of notebook 03's "RecCNN only", a model of the ladder
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def _rung_qualities(ladder, rungs, model):
 
 
 def test_the_roster_gives_each_codec_its_settings(best):
-    roster = build_roster(NAMES, "rec32x20n", "post64s2lo", best, ladder_step=3,
+    roster = build_roster(NAMES, "rec32x20n", POST, best, ladder_step=3,
                           our_qualities=[10, 30, 60, 90], post_qualities=[3, 10, 20],
                           sweep_step=4)  # fmt: skip
     codecs = roster.codecs
@@ -52,13 +53,13 @@ def test_the_roster_gives_each_codec_its_settings(best):
     assert settings["ComCNN+RecCNN"] == sorted(
         {10, 30, 60, 90} | _rung_qualities(best, kept, "rec32x20n")
     )
-    assert settings["RecCNN only"] == sorted(
-        {3, 10, 20} | _rung_qualities(best, kept, "post64s2lo")
-    )
-    assert roster.ours.sources == {"rec32x20n": "ComCNN+RecCNN", "post64s2lo": "RecCNN only"}
+    assert settings["RecCNN only"] == sorted({3, 10, 20} | _rung_qualities(best, kept, POST))
+    assert _rung_qualities(best, kept, POST)  # the post-filter has rungs among those kept
+    assert roster.ours.sources == {"rec32x20n": "ComCNN+RecCNN", POST: "RecCNN only"}
     # the ladder's other models run at their evaluated rungs only, for the ladder
     extra = {r.name: list(r.settings) for r in roster.ours.extra}
-    assert extra == {m: sorted(_rung_qualities(best, kept, m)) for m in ("post64s2hi", "jpeg")}
+    others = {m for m, _ in (best.rungs[i] for i in kept)} - {"rec32x20n", POST}
+    assert extra == {m: sorted(_rung_qualities(best, kept, m)) for m in others}
     assert all(r.codec is best.codecs[r.name] for r in roster.ours.extra)
     # the codecs themselves
     down_up, _ = codecs["ComCNN+RecCNN"]
@@ -67,7 +68,7 @@ def test_the_roster_gives_each_codec_its_settings(best):
     assert comcnn_only.comcnn is down_up.comcnn and comcnn_only.reccnn is None
     assert isinstance(codecs["bicubic+JPEG"][0], BicubicCodec)
     table = roster.table()
-    assert list(table.codec) == [*NAMES[:3], *NAMES[4:], "post64s2hi", "jpeg", OURS]
+    assert list(table.codec) == [*NAMES[:3], *NAMES[4:], *extra, OURS]
 
 
 def test_without_its_codec_a_model_of_the_ladder_runs_at_its_rungs_only(best):
@@ -83,10 +84,10 @@ def test_without_its_codec_a_model_of_the_ladder_runs_at_its_rungs_only(best):
 
 
 def test_the_ladder_rows_are_the_rows_of_running_the_ladder(best, one_thread):
-    """Real Set5 crops, the shipped ladder at every 6th rung: its four models are read
-    from RecCNN only's sweep (post64s2lo) and from runs at the rungs (the others)."""
+    """Real Set5 crops, the shipped ladder at every 6th rung: its models are read
+    from RecCNN only's sweep (the post-filter) and from runs at the rungs (the others)."""
     images = [(n, img[96:144, 96:144]) for n, img in load_dataset_gray("set5", limit=2)]
-    roster = build_roster(["JPEG", "RecCNN only", "ours"], "rec32x20n", "post64s2lo", best,
+    roster = build_roster(["JPEG", "RecCNN only", "ours"], "rec32x20n", POST, best,
                           ladder_step=6, post_qualities=[3], sweep_step=9)  # fmt: skip
     rows = roster.evaluate({"set5": images, "again": images[:1]})
     assert set(rows.codec) == {"JPEG", "RecCNN only", OURS}  # the extra runs are not reported
@@ -101,5 +102,5 @@ def test_the_ladder_rows_are_the_rows_of_running_the_ladder(best, one_thread):
     assert len(rows[(rows.codec == OURS) & (rows.dataset == "again")]) == len(kept)
     # the reported sweep of RecCNN only holds its own quality and its model's rungs
     post = rows[(rows.codec == "RecCNN only") & (rows.dataset == "set5")]
-    assert sorted(set(post.setting)) == sorted({3} | _rung_qualities(best, kept, "post64s2lo"))
+    assert sorted(set(post.setting)) == sorted({3} | _rung_qualities(best, kept, POST))
     assert np.all(rows.bpp > 0)

@@ -213,9 +213,12 @@ TERMS = [
     f"**{COMCNN_RECCNN}** (the paper's framework): ComCNN halves the image, JPEG codes the "
     "compact image, bicubic x2 and RecCNN restore it (shipped model `rec32x20n`: RecCNN of "
     "32 channels x 20 layers).",
-    f"**{RECCNN_ONLY}** (a post-filter): plain JPEG at full size, then a RecCNN removes its "
-    "artefacts (shipped `post64s2lo` for low qualities, `post64s2hi` for high ones: 64 "
-    "channels x 20 layers working at half resolution, stride 2).",
+    f"**{RECCNN_ONLY}** (a post-filter; the paper's name for its decoder network alone): "
+    "plain JPEG at full size, then a network removes its artefacts. The shipped `unet32q` "
+    "is not the paper's RecCNN but a U-Net of residual blocks at 4 scales (32-256 "
+    "channels) that is told the JPEG quantisation table read from the file, so that one "
+    "model serves every quality; the earlier `post64s2lo` and `post64s2hi` were RecCNNs of "
+    "64 channels x 20 layers at half resolution, one per range of qualities.",
     f'**ladder** ("{OURS}"): a list of *rungs*, each a shipped model at one inner JPEG '
     "quality, sorted by rate and chosen on validation images (never on test images); "
     "`comp-lib compress --bpp` takes the highest rung whose real bytes fit.",

@@ -2,7 +2,11 @@
 
 ::
 
-    .venv/bin/python tests/expected/make_golden.py
+    .venv/bin/python tests/expected/make_golden.py                     # every case
+    .venv/bin/python tests/expected/make_golden.py v2_gray_best_rung2  # these cases only
+
+With case names, only those cases are rewritten and the others' records are kept as
+they are (new weights of one model need not touch the files of the others).
 
 Writes into this folder (README.md says what the test checks with them):
 
@@ -67,6 +71,10 @@ CASES = {
                              exact=["encoder", "decoder"]),
     "v2_ycbcr_bicubic_q30": dict(source="astronaut_63x85", coder=["model", "bicubic"],
                                  setting=30, chroma="jpeg"),
+    "v2_gray_post64s2hi_q15": dict(source="camera_96x128", coder=["model", "post64s2hi"],
+                                   setting=15, exact=["encoder"]),
+    "v2_gray_unet32q_q10": dict(source="camera_96x128", coder=["model", "unet32q"], setting=10,
+                                exact=["encoder"]),
     "v2_gray_best_rung2": dict(source="camera_96x128", coder=["ladder", "best"], setting=2),
     "v2_gray_best_rung14": dict(source="camera_96x128", coder=["ladder", "best"], setting=14,
                                 exact=["encoder"]),
@@ -191,7 +199,7 @@ HEADER_FIELDS = ("version", "height", "width", "quality", "colour", "model", "fi
                  "header_size")  # fmt: skip
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     import torch
 
     from comp_lib.coding import parse_header
@@ -203,8 +211,17 @@ def main() -> int:
         write_png(HERE / f"{name}.png", crop(name, photo))
         sources[name] = {"skimage.data": SOURCES[name][0], "rows": SOURCES[name][1],
                          "columns": SOURCES[name][2], "photo_sha256": sha256(photo)}  # fmt: skip
+    only = list(sys.argv[1:] if argv is None else argv)
+    unknown = sorted(set(only) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown golden cases {unknown}; the cases are {sorted(CASES)}")
     golden = {"sources": sources, "cases": {}}
+    if only:
+        kept = json.loads((HERE / "golden.json").read_text())["cases"]
+        golden["cases"] = {stem: kept[stem] for stem in CASES if stem in kept}
     for stem, case in CASES.items():
+        if only and stem not in only:
+            continue
         coder = load_coder(case["coder"])
         data, (_, compact, _, _) = encode(case, coder)
         header = parse_header(data)
