@@ -131,3 +131,14 @@ def cpu_name() -> str:
     except (OSError, StopIteration):
         pass
     return cpu
+
+
+def cpu_description() -> str:
+    """The CPU's model name and the instruction set torch uses on it, e.g. ``AMD EPYC (AVX512)``.
+
+    One model name covers CPUs of different generations (AVX2 only, or AVX-512 with native
+    bf16), whose speeds differ by 2-3x: timings say which one they ran on.
+    """
+    import torch
+
+    return f"{cpu_name()} ({torch.backends.cpu.get_cpu_capability()})"

@@ -176,13 +176,13 @@ def write_times(profile: str, times: list[tuple[str, float]]) -> Path:
     (in the provenance sidecar) the machine; return the ``.md`` path."""
     import pandas as pd
 
-    from comp_lib.config import cpu_name, cpu_threads, git_commit
+    from comp_lib.config import cpu_description, cpu_threads, git_commit
     from comp_lib.report import Provenance, write_table
 
     df = pd.DataFrame(times, columns=["notebook", "seconds"])
     df = pd.concat([df, pd.DataFrame([("total", df.seconds.sum())], columns=df.columns)])
     df["minutes"] = df.seconds / 60
-    machine = f"{cpu_name()}, {cpu_threads()} threads"
+    machine = f"{cpu_description()}, {cpu_threads()} threads"
     source = Provenance(git_commit(), profile, machine=machine)
     return write_table(f"pipeline_{profile}", f"`make report` at the {profile} profile: wall time",
                        df.round(1), source, "Each notebook run by papermill, in order; "

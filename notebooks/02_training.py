@@ -72,8 +72,8 @@ resume = False  # continue from runs/<run_name>/last.pt (True for long runs)
 target_bpp = 0.3  # the rate of the equal-rate reconstructions
 compare_model = "rec32x20"  # a shipped model beside this run's in the reconstructions
 n_show = 2  # validation images in the reconstructions figure
-shipped_models = ["rec32x20", "post64s2", "rec32x20n", "post64s2lo", "post64s2hi",
-                  "unet32q"]  # logs to show
+# the shipped models whose training logs section 8 shows
+shipped_models = ["rec32x20", "post64s2", "rec32x20n", "post64s2lo", "post64s2hi", "unet32q"]
 profile = "smoke"
 
 # %%

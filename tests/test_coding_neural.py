@@ -295,7 +295,8 @@ def test_shipped_models_load_offline_by_name(image):
     for path in shipped:
         assert path.with_suffix(".md").is_file() and path.with_suffix(".log.csv").is_file()
         codec = Codec.load(path.stem)
-        assert codec.metadata["name"] == path.stem and path.stat().st_size < 10e6
+        # fp32 weights in git: the U-Net post-filter (4.4 M parameters) is 17.8 MB
+        assert codec.metadata["name"] == path.stem and path.stat().st_size < 20e6
         data = codec.compress(image, 40)
         x_hat = codec.decompress(data)
         flat = np.full_like(image, int(image.mean()))

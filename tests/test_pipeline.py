@@ -3,6 +3,7 @@ import ast
 import jupytext
 import pandas as pd
 import pytest
+import torch
 
 from comp_lib import pipeline
 from comp_lib.config import PROJECT_ROOT
@@ -66,6 +67,8 @@ def test_pipeline_times_reach_the_report(tmp_path, monkeypatch):
     assert times.seconds.iloc[-1] == 1530.0 and times.minutes.iloc[-1] == 25.5
     source = read_provenance("pipeline_default")
     assert source.profile == "default" and source.machine.startswith(cpu_name())
+    # the instruction set too: one CPU name covers AVX2-only and AVX-512 machines
+    assert f"({torch.backends.cpu.get_cpu_capability()})" in source.machine
     assert f"machine: {source.machine}." in path.read_text()
     text = write_readme().read_text()
     assert f"`make report` at the `default` profile took 25.5 minutes on {source.machine} " in text

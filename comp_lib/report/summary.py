@@ -131,7 +131,7 @@ def answer_sentences(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
             f"Jiang et al.'s framework itself ({COMCNN_RECCNN}) gives {top.framework_bd:+.2f} % "
             f"over the low rates it reaches ({top.framework_lo:.3f}-{top.framework_hi:.3f} bpp); "
             f"above those the ladder's gain is a post-filter's ({RECCNN_ONLY}: plain JPEG, "
-            f"then RecCNN, {percent(by[RECCNN_ONLY], BD_MISSING)} on its own)."
+            f"then a post-filter network, {percent(by[RECCNN_ONLY], BD_MISSING)} on its own)."
         )
     better = by[[c for c in CLASSICAL if c in by.index]].dropna()
     better = better[better < top.ladder_bd].sort_values()

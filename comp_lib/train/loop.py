@@ -153,11 +153,11 @@ class Source:
 
 def machine_name(device: torch.device) -> str:
     """The GPU or CPU that trained, and the torch version."""
-    from comp_lib.config import cpu_name, cpu_threads
+    from comp_lib.config import cpu_description, cpu_threads
 
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (torch {torch.__version__})"
-    return f"{cpu_name()}, {cpu_threads()} threads (torch {torch.__version__})"
+    return f"{cpu_description()}, {cpu_threads()} threads (torch {torch.__version__})"
 
 
 class Loop:
