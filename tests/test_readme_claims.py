@@ -145,10 +145,14 @@ def test_shipped_ladder_against_jpeg(readme):
     assert bd.loc["best", "bd_rate_psnr_%"] <= -25 and gains.loc[0.3] < 1.5
     _says(readme, "Issue 4's BD-rate target (-25 %) is **met**")
     _says(readme, f"its +1.5 dB at 0.3 bpp is **not** ({gains.loc[0.3]:+.2f} dB)")
+    # issue 19's ladder target: -35 % (not met)
+    assert bd.loc["best", "bd_rate_psnr_%"] > -35
+    _says(readme, f"Issue 19's ladder target (-35 %) is **not met** "
+                  f"({bd.loc['best', 'bd_rate_psnr_%']:.1f} %)")  # fmt: skip
 
 
 def test_previous_ladder_from_its_card(readme):
-    """The previous ladder's row is the one the post64s2 card reports."""
+    """The ladder of git 0222a9a: its row is the one the post64s2 card reports."""
     card = _text(WEIGHTS / "post64s2.md")
     row = re.search(
         r"\| `best` ladder \(both\) \| \*\*(\S+ %)\*\* \| (\S+ %) \| ([^|]+dB) \|", card
@@ -159,40 +163,45 @@ def test_previous_ladder_from_its_card(readme):
 def test_ladder_rungs_and_high_rates(readme):
     ladder = json.loads((WEIGHTS / "best.ladder.json").read_text())
     models = list(dict.fromkeys(model for model, _ in ladder["rungs"]))
-    assert models == ["rec32x20n", "post64s2lo", "post64s2hi", "jpeg"]
-    _says(readme, "the ladder of `rec32x20n`, `post64s2lo`, `post64s2hi` and plain JPEG")
-    rungs = zip(ladder["rungs"], ladder["bpp"], strict=True)
+    assert models == ["rec32x20n", "unet32q"]
+    card = _text(WEIGHTS / "best.ladder.md")
+    chosen_from = "`rec32x20n`, `post64s2lo`, `post64s2hi`, `unet32q`, `jpeg`"
+    assert f"The best of the shipped models {chosen_from} at each rate" in card
+    _says(readme, "the ladder of `rec32x20n` and `unet32q`, chosen on validation images from "
+                  "`rec32x20n`, `post64s2lo`, `post64s2hi`, `unet32q` and plain JPEG")  # fmt: skip
+    rungs = list(zip(ladder["rungs"], ladder["bpp"], strict=True))
     top_rec = max(b for (m, _), b in rungs if m == "rec32x20n")
+    assert all(m == "unet32q" for (m, _), b in rungs if b > top_rec)
     _says(readme, f"below about {top_rec:.2f} bpp")
-    qualities = {}
-    for name in ("post64s2lo", "post64s2hi"):
-        card = _text(WEIGHTS / f"{name}.md")
-        trained = json.loads(re.search(r"\| qualities \| `(\[[^]]*\])` \|", card).group(1))
-        qualities[name] = f"{min(trained)}-{max(trained)}"
-    _says(readme, f"JPEG qualities {qualities['post64s2lo']} and {qualities['post64s2hi']}")
-    filtered = [q for m, q in ladder["rungs"] if m.startswith("post64s2")]
-    assert ladder["rungs"][-1][0] == "jpeg"
-    _says(
-        readme,
-        f"up to JPEG quality {max(filtered)}, plain JPEG at quality {ladder['rungs'][-1][1]}",
-    )
+    filtered = [q for m, q in ladder["rungs"] if m == "unet32q"]
+    _says(readme, f"from JPEG quality {min(filtered)} up to quality {max(filtered)}")
     curves = _table("model_quality_best_curves.csv")
     jpeg, best = curves[curves.codec == "JPEG"], curves[curves.codec == "best"]
     best = best.sort_values("bpp")
     sweep = psnr_at_rate(best, best.bpp.to_numpy()) - psnr_at_rate(jpeg, best.bpp.to_numpy())
     reached = sweep[~np.isnan(sweep)]
-    assert (reached[:-1] > 0).all()  # every rate of the sweep below the top rung
+    assert (reached > 0).all()  # every rate of the sweep, the top rung included
     top = best.iloc[-1]
     _says(
         readme,
-        f"below its top rung (plain JPEG at quality {ladder['rungs'][-1][1]}, {top.bpp:.2f} bpp: "
-        f"the same image as JPEG's plus the header's bytes, {reached[-1]:+.2f} dB)",
+        f"its top rung included (`{ladder['rungs'][-1][0]}` at quality {ladder['rungs'][-1][1]}, "
+        f"{top.bpp:.2f} bpp, {reached[-1]:+.2f} dB)",
     )
     gain = {r: psnr_at_rate(best, r) - psnr_at_rate(jpeg, r) for r in (0.8, 1.5, 2.5)}
     _says(
         readme,
         f"{gain[0.8]:+.2f} dB at 0.8 bpp, {gain[1.5]:+.2f} at 1.5, {gain[2.5]:+.2f} at 2.5.",
     )
+
+
+def test_the_previous_ladder_from_its_table(readme):
+    """The ladder before issue 19's rebuild, measured by the same benchmark (table kept)."""
+    bd = _table("model_quality_best_e5afadd_bd.csv").set_index("codec").loc["best"]
+    gains = _table("model_quality_best_e5afadd.csv").set_index("bpp")["psnr gain best - JPEG"]
+    at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
+    assert "post64s2hi q75, jpeg q90" in _text(TABLES / "model_quality_best_e5afadd.md")
+    row = f"{bd['bd_rate_psnr_%']:.1f} % | {bd['bd_rate_ssim_%']:.1f} % | {at} dB |"
+    _says(readme, f"(git e5afadd, [table](reports/tables/model_quality_best_e5afadd.md)) | {row}")
 
 
 def _wall_hours(card: str) -> float:
@@ -238,8 +247,8 @@ def test_equal_rate_headline(readme):
     names = {"bsds300_test": "BSDS300 test", "kodak": "Kodak", "set5": "Set5", "set14": "Set14"}
     for dataset, label in names.items():
         _says(readme, f"{ours.loc[dataset]:.1f} % on {label}")
-    better = bd[bd.codec.isin(["JPEG 2000", "AVIF"])]["bd_rate_psnr_%"]
-    assert better.max() < ours.min()
+    better = bd[bd.codec.isin(["JPEG 2000", "AVIF"])].set_index("dataset")["bd_rate_psnr_%"]
+    assert all((better.loc[[d]] < ours.loc[d]).all() for d in names)  # on every test set
     _says(
         readme,
         f"JPEG 2000 and AVIF still do better ({better.max():.0f} to {better.min():.0f} %)",
@@ -275,8 +284,8 @@ def test_pipeline_time(readme):
     assert "2 threads" in _sidecar("pipeline_default.json")["machine"]
     _says(readme, f"took {times.loc['total']:.1f} minutes on the 2 cores")
     _says(readme, f"`03_evaluation` {times.loc['03_evaluation']:.1f} of them")
-    assert times.loc["total"] > 45
-    _says(readme, "**over** issue 5's 45 minutes this time")
+    assert times.loc["total"] < 45
+    _says(readme, "within issue 5's 45 minutes **on this machine**")
 
 
 def test_evaluation_speed(readme):
@@ -550,7 +559,7 @@ def test_mutation_testing(readme):
     _says(readme, f"{unexplained} survivors are not explained")
 
 
-def test_the_later_report_run_and_the_cost_of_a_recnn_only_sweep(readme):
+def test_the_earlier_report_run_on_the_slower_machine(readme):
     times = _table("pipeline_default_9b1eeb1.csv").set_index("notebook").minutes
     assert _sidecar("pipeline_default_9b1eeb1.json")["commit"] == "9b1eeb1"
     _says(
@@ -559,10 +568,11 @@ def test_the_later_report_run_and_the_cost_of_a_recnn_only_sweep(readme):
         f"03 {times.loc['03_evaluation']:.1f}, 04 {times.loc['04_ablations']:.1f};",
     )
     assert times.loc["total"] < 45
-    rows = _table("03_rows.csv")
-    post = rows[rows.codec == "RecCNN only"]
-    per_sweep = post.decode_ms.sum() / 1000 / post.setting.nunique()
-    _says(readme, f"about {per_sweep:.0f} s more (one RecCNN-only sweep's decodes")
+    # the same demonstration training on the two machines: "two to three times slower"
+    now = _table("pipeline_default.csv").set_index("notebook").seconds["02_training"]
+    before = _table("pipeline_default_9b1eeb1.csv").set_index("notebook").seconds["02_training"]
+    _says(readme, f"took {now:.0f} s here against {before:.0f} s in the run at commit 9b1eeb1")
+    assert 2 <= before / now <= 3.5
 
 
 def test_post_filter_variants(readme):
@@ -597,6 +607,13 @@ def test_post_filter_variants(readme):
     shipped_log = pd.read_csv(WEIGHTS / "unet32q.log.csv")
     pd.testing.assert_frame_equal(log, shipped_log)  # the curve is the shipped model's
     _says(readme, f"trained from the identity for {log.seconds.sum() / 60:.0f} minutes")
+    gain = log.set_index("step").val_gain_db  # per doubling of the steps, in the second half
+    doubling = [gain[2 * s] - gain[s] for s in gain.index if s >= 1200 and 2 * s in gain.index]
+    assert len(doubling) >= 2 and all(abs(d - 0.08) < 0.015 for d in doubling), doubling
+    _says(readme, "gained about +0.08 dB per doubling of the steps")
+    missing = 1.4 - mine.gain_db[10]
+    _says(readme, f"so the {missing:+.2f} dB missing at q10 would take about three more doublings")
+    assert 2.5 <= missing / 0.08 <= 3.5
     _says(readme, f"validation gain (mean of q5, q10 and q20) rose from "
                   f"{log.val_gain_db.iloc[1]:+.2f} dB after the first epoch to "
                   f"{log.val_gain_db.iloc[-1]:+.2f}")  # fmt: skip
