@@ -34,6 +34,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -178,14 +179,17 @@ def run_curve(args) -> None:
 
     from comp_lib.zoo import model_file
 
-    log_file = Path(args.model) / "log.csv"
-    if not log_file.is_file():
+    run = Path(args.model)
+    if (run / "log.csv").is_file():  # a run folder: its log and the settings it trained with
+        log_file, training = run / "log.csv", json.loads((run / "config.json").read_text())
+    else:  # a shipped model: its log beside it, its settings in its metadata
         log_file = model_file(args.model).with_suffix(".log.csv")
+        training = Codec.load(args.model).metadata["training"]
     log = pd.read_csv(log_file)
     minutes = log.seconds.sum() / 60
     print(write_csv(log, "post_filter_long_log", dict(model=args.model, log=log_file.name)))
     name = Path(args.model).name.removesuffix(".pt")
-    qualities = ", ".join(map(str, args.val_quality))
+    qualities = ", ".join(map(str, training["val_quality"]))
     fig = figures.plot_gain_over_time(
         {name: log}, {name: args.label},
         f"{name}: validation gain at qualities {qualities} over {minutes:.0f} minutes "
@@ -236,8 +240,6 @@ def main() -> None:
     k.add_argument("--model", default="unet32q",
                    help="a shipped model (its .log.csv) or a run folder (its log.csv)")  # fmt: skip
     k.add_argument("--label", default=VARIANTS["unet32q"][0], help="what it is, for the legend")
-    k.add_argument("--val-quality", type=int, nargs="+", default=[5, 10, 20],
-                   help="the qualities its validation gain averages (for the title)")  # fmt: skip
     args = parser.parse_args()
     run = {"screen": run_screen, "cost": run_cost, "test": run_test, "curve": run_curve}
     run[args.command](args)
