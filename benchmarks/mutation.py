@@ -24,8 +24,10 @@ with the reason, matched by function and mutated line. Writes
 ``reports/tables/mutation.{csv,json,md}`` (one row per module) and
 ``reports/tables/mutation_survivors.{csv,json,md}`` (each survivor and its diff).
 
-Usage: ``python benchmarks/mutation.py [--only MODULE ...] [--survivors] [--no-constants]``
-(``make mutation``). A full run takes tens of minutes on two cores; it is not
+Usage: ``python benchmarks/mutation.py [--only MODULE ...] [--merge] [--survivors]
+[--no-constants]`` (``make mutation``). ``--only rd --merge`` runs one module again and
+keeps the other modules' rows of the committed tables, each row naming the commit it
+was measured at. A full run takes tens of minutes on two cores; it is not
 part of CI, but the tests that kill the mutants are.
 """
 
@@ -80,7 +82,8 @@ TARGETS = (
     Target("metrics", "comp_lib/metrics.py", "comp_lib.metrics.*",
            "PSNR, SSIM, bits per pixel", ("tests/test_metrics.py",)),
     Target("rd", "comp_lib/rd.py", "comp_lib.rd.*",
-           "BD-rate, BD-PSNR, PSNR at a rate, envelopes, common range", ("tests/test_rd.py",)),
+           "BD-rate, BD-PSNR, PSNR at a rate, envelopes, common range, BD-rate per image, "
+           "crossings", ("tests/test_rd.py", "tests/test_rd_per_image.py")),
     Target("coding/ladder", "comp_lib/coding/ladder.py", "comp_lib.coding.ladder.*",
            "rate budgets: compress_at_bpp, ladder rungs", ("tests/test_coding_ladder.py",)),
     Target("train/validation", "comp_lib/train/validation.py", "comp_lib.train.validation.*",
@@ -370,6 +373,35 @@ def summarise(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+MEASURED_AT = "measured at"
+
+
+def merged(
+    table: pd.DataFrame, survivors: pd.DataFrame, commit: str, tables_dir: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """This run's rows beside the committed tables' rows of the modules it did not run.
+
+    Each module's row names the commit it was measured at (:data:`MEASURED_AT`): this
+    run's ``commit``, or the one the committed row carries (its table's provenance
+    commit when the column is missing, as in tables written before it existed).
+    """
+    old_path = tables_dir / "mutation.csv"
+    if not old_path.is_file():
+        raise SystemExit(f"--merge: no committed table {old_path} to merge into")
+    old = pd.read_csv(old_path)
+    if MEASURED_AT not in old.columns:
+        sidecar = json.loads(old_path.with_suffix(".json").read_text())
+        old[MEASURED_AT] = sidecar.get("commit", "unknown")
+    old_survivors = pd.read_csv(tables_dir / "mutation_survivors.csv", keep_default_na=False)
+    ran = set(table.module)
+    table = pd.concat([old[~old.module.isin(ran)], table.assign(**{MEASURED_AT: commit})])
+    order = {t.label: i for i, t in enumerate(TARGETS)}
+    table = table.sort_values("module", key=lambda m: m.map(order)).reset_index(drop=True)
+    survivors = pd.concat([old_survivors[~old_survivors.target.isin(ran)], survivors])
+    survivors = survivors.sort_values("target", key=lambda m: m.map(order), kind="stable")
+    return table, survivors.reset_index(drop=True)
+
+
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from _common import write_table
@@ -390,6 +422,11 @@ def main() -> None:
         "--survivors",
         action="store_true",
         help="run again only the mutants the last run did not kill, with the tests as they are now",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the committed tables' rows of the modules not run (with --only)",
     )
     parser.add_argument("--no-table", action="store_true", help="print, write no table")
     args = parser.parse_args()  # fmt: skip
@@ -426,14 +463,21 @@ def main() -> None:
                  for r in df.to_dict("records")]  # fmt: skip
     df["kind"], df["why"] = [k for k, _ in explained], [w for _, w in explained]
     table = summarise(df)
+    survivors = df[df.outcome != "killed"].drop(columns=["mutant"])
+    if args.merge:
+        from comp_lib.config import git_commit, tables_dir
+
+        table, survivors = merged(table, survivors, git_commit(), tables_dir())
     minutes = (time.perf_counter() - start) / 60
     print(table.to_string(index=False))
-    survivors = df[df.outcome != "killed"].drop(columns=["mutant"])
     print(survivors.to_string(index=False, max_colwidth=70))
     if args.no_table:
         return
     params = {"modules": [t.label for t in targets], "constants": not args.no_constants,
               "mutmut": mutmut_version()}  # fmt: skip
+    if args.merge:
+        params["merged"] = "the other modules' rows from the committed tables (measured at)"
+    ran = ", ".join(params["modules"])
     notes = f"""
 Each mutant is the library with one small bug planted: mutmut {mutmut_version()} inside
 functions, each module's mutants against its own test files (`TARGETS` in
@@ -444,7 +488,7 @@ reaches the function. *Equivalent* survivors change nothing a caller can observe
 only* ones change nothing on a CPU tensor (CI has no GPU); each is explained in
 `benchmarks/mutation_equivalents.yaml`, and [the survivors](mutation_survivors.md) lists
 every mutant not killed with its diff. The target: at most 10 % of each module's mutants
-survive.{"" if args.reuse else f" This run took {minutes:.0f} min on this machine."}
+survive.{"" if args.reuse else f" Running {ran} took {minutes:.0f} min on this machine."}
 """
     write_table(table, "mutation", "Mutation testing of the core", notes, params)
     write_table(survivors, "mutation_survivors", "Mutants that no test killed",
