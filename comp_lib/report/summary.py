@@ -57,7 +57,8 @@ def summary_numbers(
 ) -> pd.DataFrame:
     """The numbers of the report's summary, one row per test set (in ``bd``'s order).
 
-    Columns: ``dataset``; ``framework_bd``, ``framework_lo``, ``framework_hi`` (the paper's
+    Columns: ``dataset``; ``images`` (how many of its images the rows hold; NaN without
+    rows); ``framework_bd``, ``framework_lo``, ``framework_hi`` (the paper's
     framework, ComCNN+RecCNN: BD-rate against JPEG by PSNR, %, and the bpp range it covers);
     the same three for the ladder (``ladder_*``, "ours"); ``gain_db`` (the ladder's PSNR
     minus JPEG's at ``rate`` bpp); ``classical`` and ``classical_bd`` (the classical codec
@@ -68,7 +69,9 @@ def summary_numbers(
     out = []
     for dataset, sub in bd.groupby("dataset", sort=False):
         by = sub.set_index("codec")["bd_rate_psnr_%"]
-        row = {"dataset": dataset}
+        row = {"dataset": dataset, "images": math.nan}
+        if rows is not None and "dataset" in rows:
+            row["images"] = rows.loc[rows.dataset == dataset, "image"].nunique() or math.nan
         for key, codec in (("framework", COMCNN_RECCNN), ("ladder", OURS)):
             lo, hi = spans.get((dataset, codec), (math.nan, math.nan))
             row |= {f"{key}_bd": by.get(codec, math.nan), f"{key}_lo": lo, f"{key}_hi": hi}
@@ -92,7 +95,8 @@ def summary_table(numbers: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
         return f"{value:+.2f} % ({lo:.3f}-{hi:.3f} bpp)"
 
     return pd.DataFrame({
-        "test set": [dataset_title(d) for d in numbers.dataset],
+        "test set": [_test_set(d, n) for d, n in zip(numbers.dataset, numbers.images,
+                                                     strict=True)],
         f"framework ({COMCNN_RECCNN}): BD-rate": [bd_over(r, "framework")
                                                   for _, r in numbers.iterrows()],
         f'ladder ("{OURS}"): BD-rate': [bd_over(r, "ladder") for _, r in numbers.iterrows()],
@@ -103,6 +107,11 @@ def summary_table(numbers: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
             f"{c}: {v:+.2f} %" if c else "not measured"
             for c, v in zip(numbers.classical, numbers.classical_bd, strict=True)],
     })  # fmt: skip
+
+
+def _test_set(dataset: str, images: float) -> str:
+    title = dataset_title(dataset)
+    return title if math.isnan(images) else f"{title} ({int(images)} images)"
 
 
 def answer_sentences(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
@@ -122,8 +131,8 @@ def answer_sentences(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
         f'beats JPEG on {wins} of {len(ladder)} test sets.** Its ladder ("{OURS}": the best '
         f"shipped model at each rate) needs {abs(top.ladder_bd):.2f} % "
         f"{'fewer' if top.ladder_bd < 0 else 'more'} bits than JPEG for the same PSNR on "
-        f"{dataset_title(top.dataset)} (BD-rate {top.ladder_bd:+.2f} % over {top.ladder_lo:.3f}-"
-        f"{top.ladder_hi:.3f} bpp{'; ' + others if others else ''}){gain}."
+        f"{_test_set(top.dataset, top.images)} (BD-rate {top.ladder_bd:+.2f} % over "
+        f"{top.ladder_lo:.3f}-{top.ladder_hi:.3f} bpp{'; ' + others if others else ''}){gain}."
     ]
     by = bd[bd.dataset == top.dataset].set_index("codec")["bd_rate_psnr_%"]
     if not math.isnan(top.framework_bd) and RECCNN_ONLY in by.index:
