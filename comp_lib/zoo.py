@@ -26,6 +26,7 @@ from comp_lib.files import atomic_write
 from comp_lib.models import RecCNN
 
 __all__ = [
+    "chained_log",
     "ladder_file",
     "load_model",
     "model_file",
@@ -84,7 +85,30 @@ def load_model(name: str):
     return Codec.load(name).eval()
 
 
-def ship(run_dir, name: str, notes: str = "") -> Path:
+def chained_log(earlier: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
+    """One training log of a model trained in phases: ``later`` continued from ``earlier``.
+
+    ``later`` is the log of a run initialised from the model ``earlier`` logs: its
+    epoch-0 row (the validation of that starting point) is dropped, its time counted in
+    the next row, its epochs and steps count on from ``earlier``'s last, and a ``phase``
+    column (1 for a log without one) tells the phases apart; ``seconds`` stays per
+    epoch, so their sum is the wall time of every phase.
+    """
+    earlier = earlier.copy()
+    if "phase" not in earlier:
+        earlier["phase"] = 1
+    start = later.epoch == 0
+    start_seconds = float(later.loc[start, "seconds"].sum())
+    later = later[~start].copy()
+    if len(later):
+        later.loc[later.index[0], "seconds"] += start_seconds
+    later["epoch"] += int(earlier.epoch.max())
+    later["step"] += int(earlier.step.max())
+    later["phase"] = int(earlier.phase.max()) + 1
+    return pd.concat([earlier, later], ignore_index=True)
+
+
+def ship(run_dir, name: str, notes: str = "", continues: str | None = None) -> Path:
     """Ship a run's best checkpoint as ``comp_lib/weights/<name>.pt`` with a model card.
 
     Writes ``<name>.pt`` (the codec, fp32 state dicts), ``<name>.log.csv`` (the
@@ -92,11 +116,23 @@ def ship(run_dir, name: str, notes: str = "") -> Path:
     machine and world size (data-parallel processes), and the validation figures of
     the shipped epoch; ``notes`` is
     appended (e.g. the test-set results). ``Codec.load(name)`` then loads it offline.
+    ``continues`` names the shipped model the run started from (``--init``; it may be
+    ``name`` itself): the shipped log is then both phases' (:func:`chained_log`), and
+    the card counts steps, epochs and wall time over both.
     """
     run_dir = Path(run_dir)
     codec = Codec.load(run_dir / "best.pt")
     log = pd.read_csv(run_dir / "log.csv")
-    best = codec.metadata.get("validation", {})
+    best = dict(codec.metadata.get("validation", {}))
+    phases = ""
+    if continues is not None:
+        earlier = pd.read_csv(WEIGHTS_DIR / f"{continues}.log.csv")  # before it is replaced
+        log = chained_log(earlier, log)
+        best["epoch"] = int(best.get("epoch", 0)) + int(earlier.epoch.max())
+        phases = (f" in {int(log.phase.max())} phases (the log's `phase` column; the "
+                  f"last continues the shipped `{continues}`; the settings below are "
+                  "its)")  # fmt: skip
+        codec.metadata["continues"] = continues
     config = codec.metadata.get("training", {})
     data_file = run_dir / "data.json"
     data = (
@@ -154,7 +190,7 @@ Load it with `Codec.load("{name}")`.
 
 - **Data**: {data_line}.
 - **Training**: `{module}`, scheme `{config.get("scheme")}`, {int(log.step.iloc[-1])}
-  RecCNN steps over {int(log.epoch.max())} epochs; shipped epoch {best.get("epoch", "?")}
+  RecCNN steps over {int(log.epoch.max())} epochs{phases}; shipped epoch {best.get("epoch", "?")}
   (best validation gain over JPEG at equal bpp). Wall time {hours:.2f} h on {machine},
   {processes} (world size {world_size}), git {git_commit()}.
 - **Validation at the shipped epoch** (real codec, mean over qualities

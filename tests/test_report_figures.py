@@ -301,3 +301,16 @@ def test_gain_over_time_puts_each_run_on_its_own_clock(saved):
     assert any(line.get_linestyle() == "--" and list(line.get_ydata()) == [0, 0]
                for line in ax.get_lines())  # fmt: skip
     saved(fig, "gain_over_time")
+
+
+def test_gain_over_time_marks_where_a_later_phase_began(saved):
+    log = pd.DataFrame({"seconds": [60.0, 60.0, 120.0, 60.0], "val_gain_db": [0.5, 0.8, 0.7, 0.9],
+                        "phase": [1, 1, 2, 2]})  # fmt: skip
+    fig = figures.plot_gain_over_time({"long": log}, {"long": "a post-filter"})
+    marks = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == ":"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [2.0, 2.0]  # after phase 1's end
+    assert marks[0].get_label() == "phase 2 starts (training continued)"
+    assert "phase 2 starts (training continued)" in [
+        t.get_text() for t in fig.axes[0].get_legend().get_texts()
+    ]
+    saved(fig, "gain_over_time_phases")

@@ -159,3 +159,43 @@ def test_ship_ladder_chooses_on_the_holdout_images_only(run_dir, crops, tmp_path
 def test_ship_ladder_needs_a_trained_model():
     with pytest.raises(ValueError, match="none of .* is a trained model"):
         zoo.ship_ladder("fixed-only", ["bicubic", "jpeg"], [5, 30])
+
+
+def test_ship_continuing_a_shipped_model_chains_the_two_logs(run_dir, tmp_path, monkeypatch):
+    """A run started from a shipped model (``--init``) and shipped under the same name:
+    one log of both phases, the card counting steps, epochs and time over both."""
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path / "weights")
+    zoo.ship(run_dir, "tiny-long")
+    first = pd.read_csv(tmp_path / "weights" / "tiny-long.log.csv")
+    zoo.ship(run_dir, "tiny-long", continues="tiny-long")  # the same run plays phase 2
+    chained = pd.read_csv(tmp_path / "weights" / "tiny-long.log.csv")
+    second = first[first.epoch > 0]
+    assert len(chained) == len(first) + len(second)  # phase 2's epoch-0 row dropped
+    assert list(chained.phase) == [1] * len(first) + [2] * len(second)
+    assert list(chained.epoch) == [*first.epoch, *(second.epoch + first.epoch.max())]
+    assert chained.step.iloc[-1] == 2 * first.step.iloc[-1]
+    assert chained.seconds.sum() == pytest.approx(first.seconds.sum() + second.seconds.sum())
+    best = Codec.load(tmp_path / "weights" / "tiny-long.pt")
+    assert best.metadata["continues"] == "tiny-long"
+    flat = squeeze((tmp_path / "weights" / "tiny-long.md").read_text())
+    top = int(first.loc[first.val_gain_db.idxmax()].epoch)
+    assert f"shipped epoch {top + int(first.epoch.max())} " in flat
+    assert (f"{int(chained.step.iloc[-1])} RecCNN steps over {int(chained.epoch.max())} "
+            "epochs in 2 phases") in flat  # fmt: skip
+    assert f"Wall time {chained.seconds.sum() / 3600:.2f} h" in flat
+    # a third phase counts on from the chained log
+    third = zoo.chained_log(chained, first)
+    assert third.phase.max() == 3
+    assert third.epoch.iloc[-1] == chained.epoch.max() + second.epoch.max()
+
+
+def test_chained_log_drops_the_validation_of_the_starting_point_but_not_its_time():
+    earlier = pd.DataFrame({"epoch": [1, 2], "step": [10, 20], "val_gain_db": [0.5, 0.6],
+                            "seconds": [5.0, 5.0]})  # fmt: skip
+    later = pd.DataFrame({"epoch": [0, 1, 2], "step": [0, 10, 20],
+                          "val_gain_db": [0.6, 0.65, 0.7], "seconds": [2.0, 5.0, 5.0]})  # fmt: skip
+    out = zoo.chained_log(earlier, later)
+    assert list(out.epoch) == [1, 2, 3, 4] and list(out.step) == [10, 20, 30, 40]
+    assert list(out.phase) == [1, 1, 2, 2] and list(out.val_gain_db) == [0.5, 0.6, 0.65, 0.7]
+    assert list(out.seconds) == [5.0, 5.0, 7.0, 5.0]  # the start's validation time kept
+    assert list(later.epoch) == [0, 1, 2]  # the inputs are left as they were

@@ -124,20 +124,33 @@ def plot_gain_over_time(logs: dict[str, pd.DataFrame], labels: dict[str, str], t
     Parameters
     ----------
     logs : dict
-        Run name -> its training log (``seconds``, ``val_gain_db``).
+        Run name -> its training log (``seconds``, ``val_gain_db``; a ``phase`` column,
+        as :func:`comp_lib.zoo.chained_log` writes, marks where each later phase began
+        with a dotted vertical line).
     labels : dict
         Run name -> what it is, for the legend.
     title : str
         Above the axis.
     """
-    lines = []
+    lines, starts = [], []
     for i, (name, log) in enumerate(logs.items()):
         style = codec_style("RecCNN only") | {
             "color": f"C{i}",
             "markersize": 4,
             "label": f"{name}: {labels.get(name, '')}",
         }
-        lines.append((log.seconds.cumsum() / 60, log.val_gain_db, style))
+        minutes = log.seconds.cumsum() / 60
+        lines.append((minutes, log.val_gain_db, style))
+        if "phase" in log:
+            first = log.phase.ne(log.phase.shift()) & (log.index > log.index[0])
+            starts += [(float(minutes[j - 1]), int(log.phase[j]), f"C{i}")
+                       for j in log.index[first]]  # fmt: skip
     xlabel = "training wall time (minutes, bank and validation included)"
     title = title or "above 0 dB the post-filter beats JPEG at equal rate"
-    return _plot_gains(lines, xlabel, title)[0]
+    fig, ax = _plot_gains(lines, xlabel, title)
+    for minute, phase, color in starts:
+        ax.axvline(minute, color=color, linestyle=":", linewidth=1.2,
+                   label=f"phase {phase} starts (training continued)")  # fmt: skip
+    if starts:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    return fig
