@@ -367,7 +367,7 @@ def upper_points(curve: pd.DataFrame, metric: str = "psnr") -> pd.DataFrame:
     image two settings can write the same number of bytes (JPEG at quality 1 and 2 on a
     flat 180x180 image), which a mean curve hides and which :func:`bd_rate` refuses.
     """
-    best_first = curve.sort_values(["bpp", metric], ascending=[True, False], kind="stable")
+    best_first = curve.sort_values(["bpp", metric], ascending=[True, False])
     return monotone(best_first.drop_duplicates("bpp"), metric)
 
 
@@ -407,8 +407,7 @@ def bd_rate_per_image(
     both = rows[rows.codec.isin([codec, anchor])]
     label = f"bd_rate_{metric}_%"
     out = []
-    for key, sub in both.groupby(keys, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
+    for key, sub in both.groupby(keys, sort=False):  # a list of keys: key is a tuple
         ref, test = sub[sub.codec == anchor], sub[sub.codec == codec]
         if ref.empty or test.empty:
             continue

@@ -125,3 +125,47 @@ def test_crossing_rates_of_real_curves_on_a_fine_grid(rows):
     first = cross.iloc[0]
     assert first.curve_leads_below and stops_beating(bicubic, jpeg) == first.bpp
     assert psnr_at_rate(bicubic, first.bpp * 0.98) > psnr_at_rate(jpeg, first.bpp * 0.98)
+
+
+def test_per_image_rows_name_the_codecs_keep_the_rows_order_and_skip_lone_images(rows):
+    order = list(dict.fromkeys(rows.image))[::-1]  # not the sorted order
+    shuffled = pd.concat([rows[rows.image == i] for i in order])
+    lone = rows[(rows.image == order[0]) & (rows.codec == "JPEG")].assign(image="0-jpeg-only")
+    table = bd_rate_per_image(pd.concat([lone, shuffled]), "bicubic", max_rate=0.6)
+    assert table.image.tolist() == order  # the image with JPEG rows only is skipped, not an end
+    assert set(table.codec) == {"bicubic"} and set(table.anchor) == {"JPEG"}
+    assert set(table.max_rate) == {0.6}
+    # no image with enough points: every BD-rate undefined, still a float column
+    few = bd_rate_per_image(rows[rows.setting.isin([5, 10, 90])], "bicubic")
+    assert few["bd_rate_psnr_%"].isna().all() and few["bd_rate_psnr_%"].dtype == np.float64
+
+
+def _two_metrics(psnr, ssim, bpp=(0.1, 0.2, 0.3, 0.4, 0.5)) -> pd.DataFrame:
+    return pd.DataFrame({"bpp": list(bpp), "psnr": psnr, "ssim": ssim})
+
+
+def test_per_image_bd_rate_by_ssim_reads_ssim_only():
+    # JPEG's PSNR dips at 0.3 bpp (that point leaves its PSNR envelope), its SSIM does not
+    jpeg = _two_metrics([30.0, 31.0, 30.5, 32.0, 33.0], [0.80, 0.82, 0.845, 0.86, 0.88])
+    ours = _two_metrics([31.0, 32.0, 33.0, 34.0, 35.0], [0.81, 0.835, 0.85, 0.87, 0.89])
+    rows = pd.concat([jpeg.assign(codec="JPEG"), ours.assign(codec="ours")]).assign(image="a")
+    table = bd_rate_per_image(rows, "ours", metric="ssim")
+    assert list(table.columns) == ["image", "codec", "anchor", "max_rate", "bd_rate_ssim_%",
+                                   "reason"]  # fmt: skip
+    by_hand = _bd_rate_by_hand(jpeg.assign(psnr=jpeg.ssim), ours.assign(psnr=ours.ssim))
+    assert table["bd_rate_ssim_%"].iloc[0] == pytest.approx(by_hand, abs=1e-9)
+
+
+def test_crossings_by_ssim_and_after_a_stretch_without_one():
+    # equal PSNR everywhere, so only SSIM can cross; ahead at the first two rates, then behind
+    curve = _two_metrics([30.0, 31.0, 32.0], [0.80, 0.82, 0.84], (0.1, 0.2, 0.4))
+    other = _two_metrics([30.0, 31.0, 32.0], [0.79, 0.81, 0.85], (0.1, 0.2, 0.4))
+    cross = crossing_rates(curve, other, "ssim")
+    assert list(cross.columns) == ["bpp", "ssim", "curve_leads_below"]
+    # the gap +0.01 at 0.2 bpp, -0.01 at 0.4: it closes half-way in log-rate
+    assert cross.bpp.tolist() == pytest.approx([0.2 * 2**0.5])
+    assert cross.ssim.tolist() == pytest.approx([0.83]) and cross.curve_leads_below.tolist() == [
+        True
+    ]
+    assert stops_beating(curve, other, "ssim") == pytest.approx(0.2 * 2**0.5)
+    assert crossing_rates(curve, other).empty  # by PSNR they never cross
