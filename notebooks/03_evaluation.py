@@ -302,8 +302,8 @@ for_people(spread)
 # %% [markdown]
 # The study's own JPEG 2000 is driven by compression ratios, so its mean-curve BD-rate
 # in the headline table is the *favourable* one. The committed default-profile rows
-# (`reports/tables/03_rows.csv` in the repository: all 100 BSDS300 test images) show the
-# same gap at full size:
+# (`reports/tables/03_rows.csv` in the repository: BSDS300 test images at native size)
+# show the same gap at full size:
 
 # %%
 committed = PROJECT_ROOT / "reports" / "tables"
