@@ -247,12 +247,15 @@ def test_equal_rate_headline(readme):
     names = {"bsds300_test": "BSDS300 test", "kodak": "Kodak", "set5": "Set5", "set14": "Set14"}
     for dataset, label in names.items():
         _says(readme, f"{ours.loc[dataset]:.1f} % on {label}")
-    better = bd[bd.codec.isin(["JPEG 2000", "AVIF"])].set_index("dataset")["bd_rate_psnr_%"]
-    assert all((better.loc[[d]] < ours.loc[d]).all() for d in names)  # on every test set
-    _says(
-        readme,
-        f"JPEG 2000 and AVIF still do better ({better.max():.0f} to {better.min():.0f} %)",
-    )
+    by = bd.pivot_table(index="dataset", columns="codec", values="bd_rate_psnr_%")
+    avif, j2k = by.AVIF, by["JPEG 2000"]
+    assert (avif < ours.reindex(avif.index)).all()  # on every test set
+    _says(readme, f"AVIF still does better on every test set ({avif.max():.0f} to "
+                  f"{avif.min():.0f} %)")  # fmt: skip
+    behind = [d for d in names if j2k[d] >= ours[d]]  # where the ladder beats JPEG 2000
+    assert behind == ["set5"]
+    _says(readme, f"JPEG 2000 on all but Set5 ({j2k['set5']:.2f} % there, against the "
+                  f"ladder's {ours['set5']:.2f} %)")  # fmt: skip
     fixed = _table("03_standard_at_rates.csv")
     at = fixed[fixed.bpp == 0.3].pivot_table(index="dataset", columns="codec", values="psnr")
     gains = " / ".join(f"{at.loc[d, 'ours'] - at.loc[d, 'JPEG']:+.2f}" for d in names)
@@ -606,14 +609,24 @@ def test_post_filter_variants(readme):
     assert (log.val_gain_db.diff().iloc[-3:] > 0).all()  # "still rising" at the end
     shipped_log = pd.read_csv(WEIGHTS / "unet32q.log.csv")
     pd.testing.assert_frame_equal(log, shipped_log)  # the curve is the shipped model's
-    _says(readme, f"trained from the identity for {log.seconds.sum() / 60:.0f} minutes")
-    gain = log.set_index("step").val_gain_db  # per doubling of the steps, in the second half
+    first, second = log[log.phase == 1], log[log.phase == 2]
+    _says(readme, f"trained from the identity for {first.seconds.sum() / 60:.0f} minutes")
+    gain = first.set_index("step").val_gain_db  # per doubling of the steps, in the second half
     doubling = [gain[2 * s] - gain[s] for s in gain.index if s >= 1200 and 2 * s in gain.index]
     assert len(doubling) >= 2 and all(abs(d - 0.08) < 0.015 for d in doubling), doubling
     _says(readme, "gained about +0.08 dB per doubling of the steps")
+    end = first.iloc[-1]  # phase 2: from phase 1's end to its own, per doubling of the steps
+    per_doubling = (second.val_gain_db.iloc[-1] - end.val_gain_db) / np.log2(
+        second.step.iloc[-1] / end.step
+    )
+    _says(readme, f"{second.seconds.sum() / 60:.0f} more minutes in a second phase "
+                  f"({int(second.step.iloc[-1] - end.step)} steps) gave {per_doubling:+.2f} dB "
+                  "per doubling")  # fmt: skip
     missing = 1.4 - mine.gain_db[10]
-    _says(readme, f"so the {missing:+.2f} dB missing at q10 would take about three more doublings")
-    assert 2.5 <= missing / 0.08 <= 3.5
+    doublings = missing / per_doubling
+    _says(readme, f"pace the {missing:+.2f} dB missing at q10 would take about {doublings:.1f} "
+                  f"more doublings (about {2**doublings:.0f}x the {int(second.step.iloc[-1])} "
+                  "steps so far")  # fmt: skip
     _says(readme, f"validation gain (mean of q5, q10 and q20) rose from "
                   f"{log.val_gain_db.iloc[1]:+.2f} dB after the first epoch to "
                   f"{log.val_gain_db.iloc[-1]:+.2f}")  # fmt: skip

@@ -109,9 +109,13 @@ def summary_table(numbers: pd.DataFrame, rate: float = 0.3) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def _test_set(dataset: str, images: float) -> str:
+def _test_set(dataset: str, images: float, then: str = "") -> str:
+    """``"BSDS300 test (40 images)"``; with ``then``, a parenthesis it opens:
+    ``"BSDS300 test (40 images; BD-rate"``."""
     title = dataset_title(dataset)
-    return title if math.isnan(images) else f"{title} ({int(images)} images)"
+    if math.isnan(images):
+        return f"{title} ({then}" if then else title
+    return f"{title} ({int(images)} images; {then}" if then else f"{title} ({int(images)} images)"
 
 
 def answer_sentences(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
@@ -131,7 +135,7 @@ def answer_sentences(numbers: pd.DataFrame, bd: pd.DataFrame) -> list[str]:
         f'beats JPEG on {wins} of {len(ladder)} test sets.** Its ladder ("{OURS}": the best '
         f"shipped model at each rate) needs {abs(top.ladder_bd):.2f} % "
         f"{'fewer' if top.ladder_bd < 0 else 'more'} bits than JPEG for the same PSNR on "
-        f"{_test_set(top.dataset, top.images)} (BD-rate {top.ladder_bd:+.2f} % over "
+        f"{_test_set(top.dataset, top.images, 'BD-rate')} {top.ladder_bd:+.2f} % over "
         f"{top.ladder_lo:.3f}-{top.ladder_hi:.3f} bpp{'; ' + others if others else ''}){gain}."
     ]
     by = bd[bd.dataset == top.dataset].set_index("codec")["bd_rate_psnr_%"]
