@@ -112,7 +112,7 @@ def committed() -> pd.DataFrame:
 # rungs the default profile evaluates (ladder_step 4): rec32x20n (ComCNN+RecCNN) at 0 and 8,
 # the unet32q post-filter (RecCNN only) at 16 and at the top rung, 23
 @pytest.mark.parametrize(("image", "rungs"), [("101085", (0, 23)), ("148026", (8,)),
-                                              ("21077", (16,))])  # fmt: skip
+                                              ("210088", (16,))])  # fmt: skip
 def test_shipped_ladder_reproduces_its_committed_rows(bsds_test, ladder, committed, image, rungs):
     """Notebook 03 codes the whole grayscale image (load_dataset_gray): the same bytes and
     PSNR (scikit-image's) now."""
