@@ -164,6 +164,9 @@ def test_the_report_answers_first_with_a_figure_and_the_summary_table(reports):
     assert "![PSNR against bpp on BSDS300 test" in head
     assert (reports / "figures" / "report_headline_rd.png").stat().st_size > 10_000
     assert "| test set " in head and "framework (ComCNN+RecCNN): BD-rate" in head
+    rows = pd.read_csv(reports / "tables" / "03_rows.csv", dtype={"image": str})
+    n = rows[rows.dataset == "bsds300_test"].image.nunique()  # how many images the numbers cover
+    assert f"| BSDS300 test ({n} images) " in head and f"BSDS300 test ({n} images; BD-rate" in head
     assert not re.search(r"\bnan\b", text, re.IGNORECASE)
     for line in lines:
         if line.startswith("|"):

@@ -165,7 +165,9 @@ def headline_figure(rows: pd.DataFrame, numbers: pd.DataFrame, max_rate: float) 
     codecs = [ANCHOR, COMCNN_RECCNN, OURS, *([best] if best else [])]
     labels = {ANCHOR: f"{ANCHOR} (the anchor)", COMCNN_RECCNN: f"{COMCNN_RECCNN} (the paper's)",
               OURS: f"{OURS} (the ladder)", best: f"{best} (best classical codec)"}  # fmt: skip
-    title = f"{dataset_title(dataset)}, grayscale, mean over images"
+    images = numbers.images.iloc[0]
+    over = "images" if math.isnan(images) else f"its {int(images)} images"
+    title = f"{dataset_title(dataset)}, grayscale, mean over {over}"
     fig = plot_headline_rd(curves, codecs, max_rate, title, labels)
     save_figure(fig, "report_headline_rd")
     plt.close(fig)
