@@ -24,6 +24,7 @@ from comp_lib.coding import FIXED_CODERS, Codec
 from comp_lib.config import WEIGHTS_DIR, cpu_name, git_commit
 from comp_lib.files import atomic_write
 from comp_lib.models import RecCNN
+from comp_lib.train.config import applied_settings
 
 __all__ = [
     "chained_log",
@@ -133,7 +134,8 @@ def ship(run_dir, name: str, notes: str = "", continues: str | None = None) -> P
                   f"last continues the shipped `{continues}`; the settings below are "
                   "its)")  # fmt: skip
         codec.metadata["continues"] = continues
-    config = codec.metadata.get("training", {})
+    config = applied_settings(codec.metadata.get("training", {}))
+    codec.metadata["training"] = config
     data_file = run_dir / "data.json"
     data = (
         json.loads(data_file.read_text()) if data_file.is_file() else codec.metadata.get("data", {})

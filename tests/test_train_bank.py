@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -12,8 +13,9 @@ import pandas as pd
 import pytest
 import torch
 
-from comp_lib import jpeg
+from comp_lib import jpeg, zoo
 from comp_lib.coding import Codec
+from comp_lib.coding.checkpoint import read_checkpoint, write_checkpoint
 from comp_lib.metrics import to_uint8
 from comp_lib.train import Loop
 from comp_lib.train.bank import (
@@ -26,6 +28,7 @@ from comp_lib.train.bank import (
     save_pack,
     train_bank,
 )
+from comp_lib.train.config import FRESH_NETWORK
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +139,43 @@ def test_training_logs_keeps_the_best_and_resumes(tmp_path, crops):
                       "tiny", device="cpu", progress=False)  # fmt: skip
     assert list(more.epoch) == [0, 1, 2, 3, 4] and list(more.step) == [0, 2, 4, 6, 8]
     pd.testing.assert_frame_equal(more.iloc[:3], log, check_dtype=False)
+
+
+def test_a_run_from_a_shipped_model_records_only_the_settings_that_apply(
+    tmp_path, crops, monkeypatch
+):
+    """With init the network is the started model's: a fresh network's shape is refused,
+    not recorded, and a run (or shipped model) recorded before that rule, with those
+    fields at their defaults, still resumes and ships without them on its card."""
+    with pytest.raises(ValueError, match="channels, shuffle set a fresh network's shape"):
+        BankConfig(init="post64s2", channels=32, shuffle=1)
+    config = BankConfig(qualities=[5, 10], val_quality=[10], epochs=1, steps=1, batch=2,
+                        patch=32, init="post64s2")  # fmt: skip
+    assert not set(FRESH_NETWORK) & set(config.to_dict())
+    assert {"channels", "depth", "shuffle"} <= set(BankConfig().to_dict())  # fresh: recorded
+    val = [("v", crops[2])]
+    train_bank(config, crops[:2], val, tmp_path, "tiny", device="cpu", progress=False)
+    old_way = {"channels": 64, "depth": 20, "shuffle": 2}  # what to_dict recorded before
+    state = read_checkpoint(tmp_path / "last.pt")
+    state["config"] |= old_way
+    write_checkpoint(state, tmp_path / "last.pt")
+    best = read_checkpoint(tmp_path / "best.pt")
+    best["metadata"]["training"] |= old_way
+    more = train_bank(BankConfig(**{**config.__dict__, "epochs": 2}), crops[:2], val, tmp_path,
+                      "tiny", device="cpu", progress=False)  # fmt: skip
+    assert list(more.epoch) == [0, 1, 2]  # resumed, not refused
+    state["config"]["batch"] = 4  # a setting that applies still has to match
+    write_checkpoint(state, tmp_path / "last.pt")
+    with pytest.raises(ValueError, match=r"other settings: \['batch'\]"):
+        train_bank(BankConfig(**{**config.__dict__, "epochs": 3}), crops[:2], val, tmp_path,
+                   "tiny", device="cpu", progress=False)  # fmt: skip
+    write_checkpoint(best, tmp_path / "best.pt")  # a model recorded the old way ships
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", tmp_path / "weights")
+    zoo.ship(tmp_path, "tiny")
+    card = (tmp_path / "weights" / "tiny.md").read_text()
+    assert "| init | `post64s2` |" in card and "| batch | `2` |" in card
+    assert not re.search(r"\| (channels|depth|shuffle) \|", card)
+    assert not set(old_way) & set(Codec.load(tmp_path / "weights" / "tiny.pt").metadata["training"])
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,9 @@ class BankConfig:
     init : str, optional
         A shipped model or checkpoint to start from (its ComCNN, if any, stays frozen).
         Without it a fresh post-filter (``arch``) starts from random weights with its last
-        layer at zero: the identity, JPEG alone (the warm start).
+        layer at zero: the identity, JPEG alone (the warm start). With it the fields that
+        shape a fresh network (:data:`FRESH_NETWORK`) must stay at their defaults, and
+        are not recorded.
     arch : {"reccnn", "multiscale"}
         A fresh post-filter's network: RecCNN's plain stack or the multi-scale U-Net.
         See :mod:`comp_lib.models.reconstruction`.
@@ -259,6 +261,11 @@ class BankConfig:
             raise ValueError("give steps > 0 or a time budget budget_s > 0")
         self.qualities = [jpeg.check_quality(q) for q in self.qualities]
         self.val_quality = [jpeg.check_quality(q) for q in self.val_quality]
+        if self.init is not None:
+            given = [k for k in FRESH_NETWORK if getattr(self, k) != _DEFAULTS[k]]
+            if given:
+                raise ValueError(f"{', '.join(given)} set a fresh network's shape; with init "
+                                 f"the network is the started model's ({self.init!r})")  # fmt: skip
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -267,7 +274,7 @@ class BankConfig:
         for key, value in defaults.items():  # stored only when set: older runs resume as they were
             if d[key] == value:
                 d.pop(key)
-        return {"scheme": "bank"} | d
+        return applied_settings({"scheme": "bank"} | d)
 
     def network(self):
         """A fresh post-filter network of these settings, its last layer at zero."""
@@ -283,6 +290,26 @@ class BankConfig:
                 channels=self.channels, depth=self.depth, shuffle=self.shuffle, quality_aware=aware
             )
         return net.init_as_identity()
+
+
+FRESH_NETWORK = ("arch", "channels", "depth", "shuffle", "scales", "blocks")
+"""The :class:`BankConfig` fields that shape a fresh network: they do not apply with ``init``."""
+
+_DEFAULTS = {k: f.default for k, f in BankConfig.__dataclass_fields__.items() if k in FRESH_NETWORK}
+
+
+def applied_settings(settings: dict) -> dict:
+    """Recorded training settings without those that did not apply.
+
+    A ``bank`` run with ``init`` trains the started model's network, so the
+    :data:`FRESH_NETWORK` fields are dropped from its record. Runs and shipped
+    models recorded before this rule kept them at their defaults; passing their
+    records through here makes them compare equal to today's (resume) and keeps
+    them off model cards. Other records come back unchanged.
+    """
+    if settings.get("scheme") != "bank" or settings.get("init") is None:
+        return dict(settings)
+    return {k: v for k, v in settings.items() if k not in FRESH_NETWORK}
 
 
 # --------------------------------------------------------------------------- command lines

@@ -57,7 +57,7 @@ from comp_lib.coding import Codec
 from comp_lib.coding.checkpoint import read_checkpoint, weights_fingerprint, write_checkpoint
 from comp_lib.files import atomic_write
 from comp_lib.train import distributed
-from comp_lib.train.config import LOG_COLUMNS
+from comp_lib.train.config import LOG_COLUMNS, applied_settings
 from comp_lib.train.validation import jpeg_curve, validation_row
 
 __all__ = ["CHECKPOINT_FORMAT", "Loop", "Phase", "Source", "machine_name"]
@@ -388,9 +388,9 @@ class Loop:
         """Continue from a ``last.pt`` dict (this schema, or the patch trainer's before it)."""
         where = self.out_dir / "last.pt"
         state = upgrade(state, where)
-        mine = self.config.to_dict()
-        changed = sorted(k for k in set(mine) | set(state["config"])
-                         if k != "epochs" and state["config"].get(k) != mine.get(k))  # fmt: skip
+        mine, theirs = self.config.to_dict(), applied_settings(state["config"])
+        changed = sorted(k for k in set(mine) | set(theirs)
+                         if k != "epochs" and theirs.get(k) != mine.get(k))  # fmt: skip
         if changed:
             raise ValueError(f"{where} was trained with other settings: {changed}")
         if state["world_size"] != self.world_size:
