@@ -20,8 +20,11 @@ images (issue 19's target: the gain at quality 10). Writes
 
 ``curve``: the long training run of the chosen post-filter, its validation gain against
 the wall time it has had (does it flatten?), from a run's ``log.csv`` or a shipped
-model's ``<name>.log.csv``. Writes ``reports/tables/post_filter_long_log.csv`` and
-``reports/figures/post_filter_long.png``.
+model's ``<name>.log.csv``. Writes ``reports/tables/post_filter_long_log.csv``,
+``reports/tables/post_filter_long_pace.csv`` (each phase's gain per doubling of the
+steps), ``reports/figures/post_filter_long.png`` (against wall time) and
+``reports/figures/post_filter_long_steps.png`` (against the steps, log2 axis: a constant
+gain per doubling is a straight line).
 
 Usage::
 
@@ -177,6 +180,7 @@ def run_curve(args) -> None:
     """The chosen post-filter's training curve: validation gain against wall time."""
     from _common import write_csv
 
+    from comp_lib.train.validation import gain_per_doubling
     from comp_lib.zoo import model_file
 
     run = Path(args.model)
@@ -196,9 +200,17 @@ def run_curve(args) -> None:
         "of training (above 0 dB: beats JPEG at equal rate)",
     )  # fmt: skip
     print(figures.save_figure(fig, "post_filter_long"))
+    pace = gain_per_doubling(log)
+    print(write_csv(pace, "post_filter_long_pace", dict(model=args.model, log=log_file.name)))
+    fig = figures.plot_gain_by_steps(
+        log, name, f"{name}: validation gain at qualities {qualities} against the steps; "
+        "the dashed segments give each phase's pace"
+    )  # fmt: skip
+    print(figures.save_figure(fig, "post_filter_long_steps"))
     shown = log[["epoch", "step", "lr", "val_gain_db", "seconds"]]
     print(shown.to_string(index=False, formatters={"lr": "{:.2e}".format,
                                                    "val_gain_db": "{:+.3f}".format}))  # fmt: skip
+    print(pace.round(3).to_string(index=False))
 
 
 def main() -> None:

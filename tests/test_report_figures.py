@@ -314,3 +314,20 @@ def test_gain_over_time_marks_where_a_later_phase_began(saved):
         t.get_text() for t in fig.axes[0].get_legend().get_texts()
     ]
     saved(fig, "gain_over_time_phases")
+
+
+def test_gain_by_steps_draws_each_phase_and_its_pace(saved):
+    log = pd.DataFrame({"step": [0, 100, 200, 400, 800, 1600, 3200],
+                        "val_gain_db": [0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9],
+                        "seconds": [60.0] * 7, "phase": [1, 1, 1, 1, 1, 2, 2]})  # fmt: skip
+    fig = figures.plot_gain_by_steps(log, "a post-filter")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    points = [line for line in ax.get_lines() if line.get_linestyle() == "None"]
+    assert [list(line.get_xdata()) for line in points] == [[100, 200, 400, 800], [1600, 3200]]
+    paces = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [list(line.get_xdata()) for line in paces] == [[400, 800], [800, 3200]]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "phase 1: +0.100 dB per doubling (steps 400-800, 5 min)" in labels
+    assert "phase 2: +0.050 dB per doubling (steps 800-3200, 2 min)" in labels
+    saved(fig, "gain_by_steps")

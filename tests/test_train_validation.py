@@ -17,7 +17,13 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from comp_lib.coding import Codec
 from comp_lib.models import ComCNN, RecCNN
-from comp_lib.train.validation import gain_over_jpeg, jpeg_curve, validate, validation_row
+from comp_lib.train.validation import (
+    gain_over_jpeg,
+    gain_per_doubling,
+    jpeg_curve,
+    validate,
+    validation_row,
+)
 
 #: A JPEG curve, rows out of rate order on purpose (the reader sorts them).
 CURVE = pd.DataFrame(
@@ -120,3 +126,24 @@ def test_validation_row_gain_is_against_jpeg_at_each_qualitys_rate(tiny, crops):
     assert list(columns) == ["val_psnr", "val_ssim", "val_bpp", "val_jpeg_psnr", "val_gain_db"]
     assert columns["val_ssim"] == pytest.approx(np.mean([r["ssim"] for r in refs]), abs=1e-6)
     assert per["ssim"] == pytest.approx([r["ssim"] for r in refs], abs=1e-6)
+
+
+def test_gain_per_doubling_of_the_steps_phase_by_phase():
+    # phase 1: +0.1 dB per doubling from 100 steps on; phase 2 from phase 1's end: +0.05
+    steps = [0, 100, 200, 400, 800, 1600, 3200]
+    gains = [0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]
+    log = pd.DataFrame({"step": steps, "val_gain_db": gains, "seconds": [60.0] * 7,
+                        "phase": [1, 1, 1, 1, 1, 2, 2]})  # fmt: skip
+    pace = gain_per_doubling(log)
+    assert list(pace.phase) == [1, 2]
+    first, second = pace.iloc[0], pace.iloc[1]
+    assert (first.start_step, first.end_step) == (400, 800)  # the second half: from step <= 400
+    assert first.db_per_doubling == pytest.approx(0.1)
+    assert (second.start_step, second.end_step) == (800, 3200)  # from phase 1's last row
+    assert second.db_per_doubling == pytest.approx(0.05)  # 0.1 dB over two doublings
+    assert list(pace.minutes) == [5.0, 2.0]
+    # without a phase column the log is one phase; a flat curve has no pace
+    flat = gain_per_doubling(log.drop(columns="phase").assign(val_gain_db=0.7))
+    assert len(flat) == 1 and flat.db_per_doubling[0] == 0 and flat.end_step[0] == 3200
+    with pytest.raises(ValueError, match="no row after step 0"):
+        gain_per_doubling(log.iloc[:1])

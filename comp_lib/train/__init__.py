@@ -21,7 +21,7 @@ model: :func:`comp_lib.zoo.ship`.
 from comp_lib.train.config import LOG_COLUMNS, LOSSES, SCHEMES, BankConfig, TrainConfig
 from comp_lib.train.loop import Loop
 from comp_lib.train.patches import Trainer
-from comp_lib.train.validation import gain_over_jpeg, jpeg_curve, validate
+from comp_lib.train.validation import gain_over_jpeg, gain_per_doubling, jpeg_curve, validate
 
 __all__ = [
     "LOG_COLUMNS",
@@ -32,6 +32,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "gain_over_jpeg",
+    "gain_per_doubling",
     "jpeg_curve",
     "validate",
 ]

@@ -40,7 +40,7 @@ from comp_lib.coding import Codec
 from comp_lib.metrics import psnr, ssim
 from comp_lib.rd import psnr_at_rate
 
-__all__ = ["gain_over_jpeg", "jpeg_curve", "validate", "validation_row"]
+__all__ = ["gain_over_jpeg", "gain_per_doubling", "jpeg_curve", "validate", "validation_row"]
 
 
 def jpeg_curve(images: Sequence[np.ndarray], qualities=range(1, 96, 2)) -> pd.DataFrame:
@@ -102,3 +102,41 @@ def validation_row(
     columns = dict(val_psnr=v["psnr"], val_ssim=v["ssim"], val_bpp=v["bpp"],
                    val_jpeg_psnr=jpeg_psnr, val_gain_db=v["psnr"] - jpeg_psnr)  # fmt: skip
     return columns, per_quality
+
+
+def gain_per_doubling(log: pd.DataFrame) -> pd.DataFrame:
+    """How fast each training phase raised the validation gain: dB per doubling of the steps.
+
+    A gain that grows by a constant amount each time the steps double is the usual
+    shape of a long training run's curve; the pace tells how many more doublings (and
+    so how many more steps) a target needs if it holds. A later phase (the ``phase``
+    column of :func:`comp_lib.zoo.chained_log`; a log without one is one phase) is
+    measured from the previous phase's last row to its own; the first phase, which
+    starts at step 0, over its second half (from the last row at or before half its
+    final step).
+
+    Returns one row per phase: ``phase``, ``start_step``, ``end_step``,
+    ``start_gain_db``, ``end_gain_db`` (``val_gain_db`` of those rows), ``minutes``
+    (the phase's wall time) and ``db_per_doubling``. Raises ``ValueError`` for a log
+    without a row after step 0.
+    """
+    log = log if "phase" in log else log.assign(phase=1)
+    trained = log[log.step > 0]
+    if trained.empty:
+        raise ValueError("the log has no row after step 0: nothing trained yet")
+    rows, previous = [], None
+    for phase, rows_of in log.groupby("phase", sort=True):
+        end = rows_of.iloc[-1]
+        if previous is None:
+            half = rows_of[(rows_of.step > 0) & (rows_of.step <= end.step / 2)]
+            start = half.iloc[-1] if len(half) else rows_of[rows_of.step > 0].iloc[0]
+        else:
+            start = previous
+        doublings = np.log2(end.step / start.step) if end.step > start.step else np.nan
+        gained = float(end.val_gain_db - start.val_gain_db)
+        rows.append(dict(phase=int(phase), start_step=int(start.step), end_step=int(end.step),
+                         start_gain_db=float(start.val_gain_db), end_gain_db=float(end.val_gain_db),
+                         minutes=float(rows_of.seconds.sum() / 60),
+                         db_per_doubling=gained / doublings))  # fmt: skip
+        previous = end
+    return pd.DataFrame(rows)

@@ -8,7 +8,7 @@ Each ``plot_*`` and ``show_*`` function returns the figure; :func:`save_figure` 
                save_figure
     images     image grids, images to scale, signed images, error maps, crops with errors
     rd         RD curves, the headline RD figure, BD area, BD-rate and gain per image
-    training   a run's training curves, several runs' validation gains
+    training   a run's training curves, several runs' validation gains, gain by steps
     ablations  ablation RD and gain curves, the dissertation's RD, size cost, quality matrix
 """
 
@@ -41,6 +41,7 @@ from comp_lib.report.figures.style import (
     save_figure,
 )
 from comp_lib.report.figures.training import (
+    plot_gain_by_steps,
     plot_gain_over_time,
     plot_training_curves,
     plot_training_gains,
@@ -55,6 +56,7 @@ __all__ = [
     "plot_bd_area",
     "plot_bd_per_image",
     "plot_dissertation_rd",
+    "plot_gain_by_steps",
     "plot_gain_curves",
     "plot_gain_per_image",
     "plot_headline_rd",

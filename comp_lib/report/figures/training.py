@@ -11,7 +11,12 @@ import pandas as pd
 
 from comp_lib.report.figures.style import codec_style
 
-__all__ = ["plot_gain_over_time", "plot_training_curves", "plot_training_gains"]
+__all__ = [
+    "plot_gain_by_steps",
+    "plot_gain_over_time",
+    "plot_training_curves",
+    "plot_training_gains",
+]
 
 
 def plot_training_curves(log: pd.DataFrame, title: str = "", name: str = "ComCNN+RecCNN"):
@@ -153,4 +158,49 @@ def plot_gain_over_time(logs: dict[str, pd.DataFrame], labels: dict[str, str], t
                    label=f"phase {phase} starts (training continued)")  # fmt: skip
     if starts:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    return fig
+
+
+def plot_gain_by_steps(log: pd.DataFrame, label: str, title: str = ""):
+    """A long run's validation gain against its steps on a log2 axis, with each phase's pace.
+
+    On a log2 axis of steps a curve that gains a constant amount per doubling is a
+    straight line: how far it is from flat is the pace
+    (:func:`comp_lib.train.validation.gain_per_doubling`), drawn for each phase as a
+    dashed segment over the stretch it is measured on and written in the legend. Each
+    phase's epochs are points in its own colour.
+
+    Parameters
+    ----------
+    log : pandas.DataFrame
+        A training log (``step``, ``val_gain_db``, ``seconds``; ``phase`` optional).
+        The row at step 0 (the starting point) cannot sit on a log axis and is left out.
+    label : str
+        What the run is, for the legend.
+    title : str
+        Above the axis.
+    """
+    from matplotlib.ticker import ScalarFormatter
+
+    from comp_lib.train.validation import gain_per_doubling
+
+    log = log if "phase" in log else log.assign(phase=1)
+    pace = gain_per_doubling(log)
+    fig, ax = plt.subplots(figsize=(10, 4.2), layout="constrained")
+    for i, row in enumerate(pace.itertuples()):
+        rows = log[(log.phase == row.phase) & (log.step > 0)]
+        ax.plot(rows.step, rows.val_gain_db, "o", color=f"C{i}", markersize=4,
+                label=f"phase {row.phase}: epochs of {label}")  # fmt: skip
+        steps = f"steps {row.start_step}-{row.end_step}, {row.minutes:.0f} min"
+        pace_label = f"phase {row.phase}: {row.db_per_doubling:+.3f} dB per doubling ({steps})"
+        ax.plot([row.start_step, row.end_step], [row.start_gain_db, row.end_gain_db], "--",
+                color=f"C{i}", linewidth=1.5, label=pace_label)  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.set_xlabel("optimizer steps since the start of training (log2 scale)")
+    ax.set_ylabel("validation PSNR gain over JPEG (dB)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    ax.set_title(title or "a straight line here is a constant gain per doubling of the steps",
+                 fontsize=10)  # fmt: skip
     return fig
