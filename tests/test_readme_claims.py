@@ -193,16 +193,31 @@ def test_ladder_rungs_and_high_rates(readme):
         readme,
         f"{gain[0.8]:+.2f} dB at 0.8 bpp, {gain[1.5]:+.2f} at 1.5, {gain[2.5]:+.2f} at 2.5.",
     )
+    # the same ladder with unet32q after its second phase (its tables kept under 769df76)
+    before = _table("model_quality_best_769df76_curves.csv")
+    old_jpeg, old = before[before.codec == "JPEG"], before[before.codec == "best"]
+    old = old.sort_values("bpp")
+    was = {r: psnr_at_rate(old, r) - psnr_at_rate(old_jpeg, r) for r in (0.8, 1.5, 2.5)}
+    top = psnr_at_rate(old, old.bpp.iloc[-1]) - psnr_at_rate(old_jpeg, old.bpp.iloc[-1])
+    assert all(gain[r] > was[r] for r in (0.8, 1.5)) and gain[2.5] < was[2.5]  # "lost at the top"
+    _says(readme, f"(after phase 2: {was[0.8]:+.2f} at 0.8 bpp, {was[1.5]:+.2f} at 1.5, "
+                  f"{was[2.5]:+.2f} at 2.5, {top:+.2f} at quality 90")  # fmt: skip
 
 
-def test_the_previous_ladder_from_its_table(readme):
-    """The ladder before issue 19's rebuild, measured by the same benchmark (table kept)."""
-    bd = _table("model_quality_best_e5afadd_bd.csv").set_index("codec").loc["best"]
-    gains = _table("model_quality_best_e5afadd.csv").set_index("bpp")["psnr gain best - JPEG"]
+@pytest.mark.parametrize(
+    ("commit", "rung"),
+    [("e5afadd", "post64s2hi q75, jpeg q90"), ("769df76", "unet32q q75, unet32q q90")],
+    ids=["before-issue-19", "unet32q-phase-2"],
+)
+def test_an_earlier_ladder_from_its_table(readme, commit, rung):
+    """An earlier ladder measured by the same benchmark, its tables kept under its commit:
+    before issue 19's rebuild (e5afadd), and with ``unet32q`` after its second phase."""
+    bd = _table(f"model_quality_best_{commit}_bd.csv").set_index("codec").loc["best"]
+    gains = _table(f"model_quality_best_{commit}.csv").set_index("bpp")["psnr gain best - JPEG"]
     at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
-    assert "post64s2hi q75, jpeg q90" in _text(TABLES / "model_quality_best_e5afadd.md")
+    assert rung in _text(TABLES / f"model_quality_best_{commit}.md")
     row = f"{bd['bd_rate_psnr_%']:.1f} % | {bd['bd_rate_ssim_%']:.1f} % | {at} dB |"
-    _says(readme, f"(git e5afadd, [table](reports/tables/model_quality_best_e5afadd.md)) | {row}")
+    _says(readme, f"(git {commit}, [table](reports/tables/model_quality_best_{commit}.md)) | {row}")
 
 
 def _wall_hours(card: str) -> float:
