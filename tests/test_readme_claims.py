@@ -649,10 +649,14 @@ def test_post_filter_variants(readme):
                   "steps so far")  # fmt: skip
     # the card quotes the same paces and the same estimate
     first_pace, *later = pace.db_per_doubling
-    assert (f"+{first_pace:.3f} dB in phase 1's second half, "
-            + ", ".join(f"{v:+.3f} in phase {i}" for i, v in enumerate(later, 2))) in card
-    assert (f"the missing {missing:+.2f} dB would need about {doublings:.1f} more doublings, "
-            f"some {2**doublings:.0f}x the {int(log.step.iloc[-1])} steps so far") in card
+    assert (
+        f"+{first_pace:.3f} dB in phase 1's second half, "
+        + ", ".join(f"{v:+.3f} in phase {i}" for i, v in enumerate(later, 2))
+    ) in card
+    assert (
+        f"the missing {missing:+.2f} dB would need about {doublings:.1f} more doublings, "
+        f"some {2**doublings:.0f}x the {int(log.step.iloc[-1])} steps so far"
+    ) in card
     _says(readme, f"validation gain (mean of q5, q10 and q20) rose from "
                   f"{log.val_gain_db.iloc[1]:+.2f} dB after the first epoch to "
                   f"{log.val_gain_db.iloc[-1]:+.2f}")  # fmt: skip
