@@ -7,6 +7,7 @@
     neural      Codec: ComCNN -> JPEG -> bicubic -> RecCNN (training forward, inference)
     checkpoint  a codec's state, its file and the fingerprint of its weights
     tiling      large images through the networks in overlapping tiles
+    ensemble    decoding averaged over flips and transposes (self-ensemble)
     fixed       BicubicCodec and BitstreamJPEG, the coders without weights
     ladder      Ladder (several models as one rate ladder) and compress_at_bpp
 """

@@ -45,6 +45,7 @@ from comp_lib.coding.checkpoint import (
     weights_fingerprint,
     write_checkpoint,
 )
+from comp_lib.coding.ensemble import self_ensemble
 from comp_lib.coding.tiling import round_up, tiled
 from comp_lib.models import RECONSTRUCTION_NETWORKS, ComCNN, RecCNN, downsample, upsample
 
@@ -94,6 +95,10 @@ class Codec(BitstreamCoder, nn.Module):
         ten times slower, and it moves the output (``reports/tables/kodak_speed.md``).
     channels_last : bool
         Use the channels_last memory format on the CPU (default; about 1.4x faster).
+    self_ensemble : {1, 2, 4, 8}
+        Decoding only: average RecCNN over this many flips and transposes of its
+        input (:mod:`comp_lib.coding.ensemble`); a little more PSNR for that many times
+        its work, the bitstream unchanged. Default 1 (RecCNN once).
     tile : int
         Images larger than about ``tile`` x ``tile`` pixels go through the networks
         in overlapping tiles (the overlap covers the receptive field, so the
@@ -112,6 +117,7 @@ class Codec(BitstreamCoder, nn.Module):
     precision: str = "fp32"
     channels_last: bool = True
     tile: int = 1024
+    self_ensemble: int = 1
 
     def __init__(
         self,
@@ -283,14 +289,19 @@ class Codec(BitstreamCoder, nn.Module):
         x_up = self.resample_up(x_compact_hat, size)
         if self.reccnn is None:
             return x_up
-        net = self.reccnn
-        if self.quality_aware:
-            if quant is None:
-                raise ValueError(f"{type(net).__name__} is quality-aware: pass the JPEG table")
-            net = functools.partial(self.reccnn, quant=quant)
+        if self.quality_aware and quant is None:
+            raise ValueError(f"{type(self.reccnn).__name__} is quality-aware: pass the JPEG table")
+        if not self.quality_aware:
+            quant = None
         align = self.reccnn.align
         halo = round_up(self.reccnn.radius, max(8, align))
-        return tiled(net, x_up, self.tile, halo, align).float()
+
+        def reconstruct(x: torch.Tensor, table) -> torch.Tensor:
+            net = self.reccnn if table is None else functools.partial(self.reccnn, quant=table)
+            return tiled(net, x, self.tile, halo, align).float()
+
+        grid = 8 if self.comcnn is None else 16  # JPEG's blocks, in x_up's pixels
+        return self_ensemble(reconstruct, x_up, quant, self.self_ensemble, grid)
 
     def resample_down(self, x: torch.Tensor) -> torch.Tensor:
         return x if self.comcnn is None else downsample(x)

@@ -17,7 +17,8 @@ the same wall time on the same machine, and judged on held-out validation images
 most an epoch); :func:`screening_table` reads each run's best checkpoint back,
 measures its gain over JPEG at equal rate per quality, its multiply-adds per pixel
 and its decode time on one image, and ranks the variants by gain per unit of
-decode cost.
+decode cost. :func:`self_ensemble_table` measures what the shipped post-filter gains,
+and what its decoding costs, averaged over flips and transposes of its input.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "decode_ms",
     "screen",
     "screening_table",
+    "self_ensemble_table",
 ]
 
 #: Name -> (what it is, its :class:`~comp_lib.train.config.BankConfig` network settings).
@@ -165,4 +167,50 @@ def screening_table(
     unit = table.set_index("variant").decode_ms[reference or table.variant.iloc[0]]
     table.insert(table.columns.get_loc("decode_ms") + 1, "decode_x", table.decode_ms / unit)
     table["gain_per_decode_x"] = table.gain_db / table.decode_x
+    return table
+
+
+def self_ensemble_table(
+    codec: Codec,
+    images: Sequence[tuple[str, np.ndarray]],
+    qualities: Sequence[int],
+    sizes: Sequence[int],
+    timing_image: np.ndarray,
+    unit: Codec,
+    repeat: int = 3,
+) -> pd.DataFrame:
+    """What decoding a post-filter as a geometric self-ensemble buys, and what it costs.
+
+    The same JPEG bytes decoded by ``codec`` averaged over ``n`` flips and transposes
+    (:mod:`comp_lib.coding.ensemble`) for each ``n`` of ``sizes``. One row per
+    ``(n, quality)``: the mean ``bpp``, ``psnr`` and ``ssim`` over ``images``;
+    ``gain_db``, PSNR minus JPEG's at the same quality (the bytes are JPEG's plus
+    the header); ``ensemble_gain_db``, minus the same model's at ``sizes[0]``;
+    ``decode_ms``, the median decode of ``timing_image`` at quality 10, and
+    ``decode_x``, that over ``unit``'s (timed in the same call).
+    """
+    from comp_lib.baselines import JPEGCodec
+    from comp_lib.evaluate import evaluate
+
+    if codec.comcnn is not None:
+        raise ValueError(f"{codec.name!r} is a down/up model, not a post-filter (ComCNN in front)")
+    jpeg_psnr = evaluate(JPEGCodec(), images, qualities, "JPEG", progress=False)
+    jpeg_psnr = jpeg_psnr.groupby("setting").psnr.mean()
+    unit_ms = decode_ms(unit, timing_image, repeat=repeat)
+    before, rows = codec.self_ensemble, []
+    try:
+        for n in sizes:
+            codec.self_ensemble = n
+            ms = decode_ms(codec, timing_image, repeat=repeat)
+            found = evaluate(codec, images, qualities, f"{codec.name} x{n}")
+            means = found.groupby("setting")[["bpp", "psnr", "ssim"]].mean()
+            for quality, m in means.iterrows():
+                rows.append(dict(model=codec.name, self_ensemble=n, quality=quality, bpp=m.bpp,
+                                 psnr=m.psnr, ssim=m.ssim, gain_db=m.psnr - jpeg_psnr[quality],
+                                 decode_ms=ms, decode_x=ms / unit_ms))  # fmt: skip
+    finally:
+        codec.self_ensemble = before
+    table = pd.DataFrame(rows)
+    first = table[table.self_ensemble == sizes[0]].set_index("quality").psnr
+    table.insert(7, "ensemble_gain_db", table.psnr - table.quality.map(first))
     return table
