@@ -640,7 +640,8 @@ def test_post_filter_variants(readme):
     doubling = [gain[2 * s] - gain[s] for s in gain.index if s >= 1200 and 2 * s in gain.index]
     assert len(doubling) >= 2 and all(abs(d - 0.08) < 0.015 for d in doubling), doubling
     _says(readme, "gained about +0.08 dB per doubling of the steps")
-    for phase, which in ((2, "second"), (3, "third"), (4, "fourth")):  # each from the previous phase's end
+    # each later phase from the previous phase's end
+    for phase, which in ((2, "second"), (3, "third"), (4, "fourth")):
         p = pace.loc[phase]
         _says(readme, f"{p.minutes:.0f} more minutes in a {which} phase "
                       f"({int(p.end_step - p.start_step)} steps) gave {p.db_per_doubling:+.2f} dB "
@@ -666,3 +667,17 @@ def test_post_filter_variants(readme):
     _says(readme, f"validation gain (mean of q5, q10 and q20) rose from "
                   f"{log.val_gain_db.iloc[1]:+.2f} dB after the first epoch to "
                   f"{log.val_gain_db.iloc[-1]:+.2f}")  # fmt: skip
+
+
+def test_self_ensemble(readme):
+    table = _table("post_filter_ensemble.csv").set_index("self_ensemble")
+    assert (table.quality == 10).all() and (table.model == "unet32q").all()
+    once = _table("post_filter_test.csv").set_index(["codec", "quality"]).gain_db
+    assert table.gain_db[1] == pytest.approx(once["unet32q", 10], abs=1e-3)  # the same decoder
+    _says(readme, f"`unet32q` gains {table.gain_db[1]:+.2f} dB over JPEG decoded once,")
+    _says(readme, f"{table.gain_db[2]:+.2f} averaged over 2 ({table.decode_x[2]:.1f}x "
+                  f"`post64s2`'s decode time, within the 4x asked), {table.gain_db[4]:+.2f} over "
+                  f"4 ({table.decode_x[4]:.1f}x) and {table.gain_db[8]:+.2f} over 8 "
+                  f"({table.decode_x[8]:.1f}x)")  # fmt: skip
+    assert table.decode_x[2] <= 4 and table.gain_db[8] < 1.4  # "within", "not met"
+    assert table.gain_db.is_monotonic_increasing
