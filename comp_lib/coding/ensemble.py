@@ -96,10 +96,10 @@ def self_ensemble(
     pad_h, pad_w = -h % grid, -w % grid
     padded = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
     quant_t = None if quant is None else np.swapaxes(np.asarray(quant), -1, -2).copy()
+    layout = _memory_format(x)  # a transposed view is made contiguous in the input's layout
     total = None
     for k in range(n):
-        y = run(transform(padded, k).contiguous(memory_format=_memory_format(x)),
-                quant_t if k & 4 else quant)  # fmt: skip
+        y = run(transform(padded, k).contiguous(memory_format=layout), quant_t if k & 4 else quant)
         y = untransform(y.float(), k)
         total = y.clone() if total is None else total.add_(y)
     return total[..., :h, :w].div_(n)
