@@ -57,6 +57,7 @@ from comp_lib.studies.ablations import macs_per_pixel
 from comp_lib.studies.post_filters import (
     VARIANTS,
     decode_ms,
+    gain_by_quality,
     screen,
     screening_table,
     self_ensemble_table,
@@ -158,20 +159,10 @@ def run_test(args) -> None:
     """Each model and JPEG at the same inner qualities on BSDS300 test: the issue's target."""
     from _common import write_table
 
-    from comp_lib.baselines import JPEGCodec
-    from comp_lib.evaluate import evaluate
-
     images = load_dataset_gray("bsds300_test")
-    rows = [evaluate(JPEGCodec(), images, args.qualities, "JPEG", progress=False)]
-    for model in args.models:
-        name = Path(model).parent.name if model.endswith(".pt") else model
-        rows.append(evaluate(Codec.load(model), images, args.qualities, name, progress=False))
-    rows = pd.concat(rows, ignore_index=True)
-    means = rows.groupby(["codec", "setting"], sort=False)[["bpp", "psnr", "ssim"]].mean()
-    jpeg = means.loc["JPEG"]
-    table = means.reset_index()
-    table.insert(1, "quality", table.pop("setting"))
-    table["gain_db"] = table.psnr - table.quality.map(jpeg.psnr)
+    codecs = {(Path(model).parent.name if model.endswith(".pt") else model): Codec.load(model)
+              for model in args.models}  # fmt: skip
+    table = gain_by_quality(codecs, images, args.qualities)
     path = write_table(
         table.round(3),
         "post_filter_test",

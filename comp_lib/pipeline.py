@@ -57,6 +57,7 @@ NOTEBOOK_DATASETS = {
     "02_training": CORPUS_DATASETS,
     "03_evaluation": CORPUS_DATASETS,
     "04_ablations": CORPUS_DATASETS,
+    "05_post_filter": ("bsds300_test",),
 }
 
 

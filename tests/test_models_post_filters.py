@@ -15,7 +15,7 @@ from comp_lib.models import (
     build_reconstruction,
     with_quality,
 )
-from comp_lib.models.conditioning import quant_tensor
+from comp_lib.models.conditioning import QualityFiLM, film_response, quant_tensor
 from comp_lib.train.config import BankConfig
 
 
@@ -113,3 +113,17 @@ def test_shipped_models_load_as_before():
     codec = Codec.load("post64s2lo")
     assert isinstance(codec.reccnn, RecCNN) and not codec.quality_aware
     assert "arch" not in codec.reccnn.config and "quality_aware" not in codec.reccnn.config
+
+
+def test_film_response_is_zero_untrained_and_falls_with_quality_when_trained():
+    fresh = QualityFiLM([4, 6])
+    response = film_response(fresh, [5, 50])
+    assert list(response.columns) == ["quality", "layer", "channels", "gamma_abs", "beta_abs"]
+    assert list(response.channels) == [4, 4, 6, 6] and list(response.quality) == [5, 50, 5, 50]
+    assert (response[["gamma_abs", "beta_abs"]] == 0).all().all()  # starts as no conditioning
+    # the shipped unet32q: every layer is moved less the finer the quantisation
+    film = Codec.load("unet32q").reccnn.film
+    shipped = film_response(film, [2, 10, 40, 75]).pivot(index="layer", columns="quality")
+    assert len(shipped) == len(film.channels)
+    for column in ("gamma_abs", "beta_abs"):
+        assert (shipped[column].diff(axis=1).iloc[:, 1:] < 0).all().all(), shipped[column]

@@ -54,6 +54,7 @@ def test_every_numbered_notebook_is_counted():
         "02_training",
         "03_evaluation",
         "04_ablations",
+        "05_post_filter",
     ]
 
 

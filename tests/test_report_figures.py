@@ -331,3 +331,35 @@ def test_gain_by_steps_draws_each_phase_and_its_pace(saved):
     assert "phase 1: +0.100 dB per doubling (steps 400-800, 5 min)" in labels
     assert "phase 2: +0.050 dB per doubling (steps 800-3200, 2 min)" in labels
     saved(fig, "gain_by_steps")
+
+
+def test_post_filter_lesson_figures(saved):
+    shapes = pd.DataFrame({"variant": ["a", "aq", "b"], "gmac_per_mpx": [100.0, 100.0, 400.0],
+                           "receptive_radius_px": [40, 40, 20]})  # fmt: skip
+    fig = figures.plot_variant_shapes(shapes, pd.Series({"a": 0.1, "aq": -0.1}))
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["a (+0.10 dB)\naq (-0.10 dB)", "b"]  # one shape, one point, two lines
+    assert saved(fig, "shapes") == [("multiply-adds per megapixel (billions, GMAC/Mpx)",
+                                     "measured receptive radius (pixels)")]  # fmt: skip
+    by_quality = pd.DataFrame({"codec": ["JPEG", "JPEG", "net", "net"], "quality": [5, 10] * 2,
+                               "gain_db": [0.0, 0.0, 1.2, 1.0]})  # fmt: skip
+    fig = figures.plot_gain_by_quality(by_quality, (10, 1.4, "published"))
+    reference, net, star = fig.axes[0].lines
+    assert reference.get_linestyle() == "--" and list(reference.get_ydata()) == [0.0, 0.0]
+    assert list(net.get_ydata()) == [1.2, 1.0] and list(star.get_ydata()) == [1.4]
+    assert saved(fig, "by_quality") == [("JPEG quality of the bytes (log scale)",
+                                         "PSNR gain over JPEG, same bytes (dB)")]  # fmt: skip
+    response = pd.DataFrame({"quality": [5, 50, 5, 50], "layer": [0, 0, 1, 1],
+                             "channels": [32, 32, 64, 64], "gamma_abs": [0.4, 0.2, 0.3, 0.1],
+                             "beta_abs": [0.2, 0.1, 0.2, 0.1]})  # fmt: skip
+    fig = figures.plot_film_response(response)
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["32", "64"]
+    assert list(fig.axes[0].lines[0].get_ydata()) == [0.4, 0.3]  # quality 5, layer by layer
+    saved(fig, "film")
+    ensemble = pd.DataFrame({"model": "net", "quality": 10, "self_ensemble": [1, 2, 8],
+                             "decode_x": [1.8, 3.6, 12.6],
+                             "gain_db": [1.27, 1.29, 1.32]})  # fmt: skip
+    fig = figures.plot_ensemble_cost(ensemble, 1.4)
+    assert list(fig.axes[0].lines[0].get_xdata()) == [1.8, 3.6, 12.6]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["x1", "x2", "x8"]
+    assert saved(fig, "ensemble")[0][0].startswith("decode time of a 481x321 image")

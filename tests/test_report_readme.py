@@ -198,3 +198,19 @@ def test_summary_numbers_by_hand(reports):
     assert table.iloc[1, 4] == f"{classical.idxmin()}: {classical.min():+.2f} %"
     numbers.loc["kodak", "gain_db"] = float("nan")
     assert summary_table(numbers.reset_index()).iloc[1, 3].startswith("not defined: ")
+
+
+def test_report_states_the_post_filter_against_its_target(reports):
+    summary = pd.DataFrame([dict(images=8, quality=10, gain_db=1.234, gain_100_images_db=1.27,
+                                 target_db=1.4, missing_db=0.13, doublings=2.91,
+                                 more_hours_here=28.2, best_ensemble_gain_db=0.05)])  # fmt: skip
+    summary.to_csv(reports / "tables" / "05_post_filter_summary.csv", index=False)
+    set_provenance("05_post_filter_summary", Provenance("abc", "default", {"n_images": 8}))
+    text = write_readme().read_text()
+    assert "At quality 10 it gains +1.23 dB over JPEG on the same bytes on the notebook's 8" in text
+    assert "+1.27 dB on the 100 BSDS300 test images" in text
+    assert "0.13 dB short, 2.9 more doublings" in text and "about 28 more hours" in text
+    assert "at most +0.05 dB more" in text
+    assert "- 05 post-filter (`05_post_filter_summary`): Provenance: git abc" in text
+    (reports / "tables" / "05_post_filter_summary.csv").unlink()  # not run: no section
+    assert "### 05 ·" not in write_readme().read_text()

@@ -21,6 +21,7 @@ from comp_lib.train.validation import (
     gain_over_jpeg,
     gain_per_doubling,
     jpeg_curve,
+    steps_to_gain,
     validate,
     validation_row,
 )
@@ -147,3 +148,19 @@ def test_gain_per_doubling_of_the_steps_phase_by_phase():
     assert len(flat) == 1 and flat.db_per_doubling[0] == 0 and flat.end_step[0] == 3200
     with pytest.raises(ValueError, match="no row after step 0"):
         gain_per_doubling(log.iloc[:1])
+
+
+def test_steps_to_gain_at_the_latest_pace():
+    # phase 2's pace is +0.05 dB per doubling: 0.1 dB more takes two doublings, 4x the steps
+    log = pd.DataFrame({"step": [0, 100, 200, 400, 800, 1600, 3200],
+                        "val_gain_db": [0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9],
+                        "seconds": [0.0] + [60.0] * 6, "phase": [1, 1, 1, 1, 1, 2, 2]})  # fmt: skip
+    budget = steps_to_gain(log, 0.1)
+    assert budget["db_per_doubling"] == pytest.approx(0.05)
+    assert budget["doublings"] == pytest.approx(2.0)
+    assert budget["factor"] == pytest.approx(4.0) and budget["steps"] == 3200
+    assert budget["more_steps"] == pytest.approx(3 * 3200)
+    assert budget["more_hours"] == pytest.approx(3 * 360 / 3600)  # 3x the 6 minutes so far
+    assert steps_to_gain(log, -0.2)["more_steps"] == 0  # already there: nothing to add
+    with pytest.raises(ValueError, match="no number of steps"):
+        steps_to_gain(log.assign(val_gain_db=0.7), 0.1)  # a flat curve never gets there

@@ -15,7 +15,8 @@ ICCV 2021). One model then serves every quality instead of specialists per range
 
 The last linear layer starts at zero, so a conditioned network starts as the same
 network without conditioning, and can start from its weights
-(:func:`comp_lib.models.with_quality`).
+(:func:`comp_lib.models.with_quality`). :func:`film_response` shows what a trained one
+does with the table: how far each layer's scales and shifts move, quality by quality.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["QualityFiLM", "modulate", "quant_tensor", "table_features"]
+__all__ = ["QualityFiLM", "film_response", "modulate", "quant_tensor", "table_features"]
 
 
 def quant_tensor(tables, device=None) -> torch.Tensor:
@@ -94,3 +96,32 @@ def modulate(h: torch.Tensor, film: tuple[torch.Tensor, torch.Tensor]) -> torch.
     """``h * (1 + gamma) + beta``, broadcast over the pixels."""
     gamma, beta = film
     return h * (1 + gamma.to(h.dtype)) + beta.to(h.dtype)
+
+
+def film_response(film: QualityFiLM, qualities: Sequence[int]) -> pd.DataFrame:
+    """How strongly the quantisation table moves each conditioned layer, per quality.
+
+    ``film`` is told libjpeg's luma table at each of ``qualities``
+    (:func:`comp_lib.jpeg.quant_table`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per quality and conditioned layer (in the order the network applies
+        them): ``quality``, ``layer``, ``channels``, ``gamma_abs`` (mean ``|gamma|``
+        over the channels: how far the scales ``1 + gamma`` move from 1) and
+        ``beta_abs`` (mean ``|beta|``: how far the shifts move from 0).
+    """
+    from comp_lib.jpeg import quant_table
+
+    qualities = [int(q) for q in qualities]
+    tables = quant_tensor(np.stack([quant_table(q) for q in qualities]))
+    with torch.no_grad():
+        params = film(tables.to(next(film.parameters()).device))
+    rows = [
+        dict(quality=q, layer=layer, channels=gamma.shape[1],
+             gamma_abs=float(gamma[i].abs().mean()), beta_abs=float(beta[i].abs().mean()))
+        for layer, (gamma, beta) in enumerate(params)
+        for i, q in enumerate(qualities)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)

@@ -19,16 +19,23 @@ measures its gain over JPEG at equal rate per quality, its multiply-adds per pix
 and its decode time on one image, and ranks the variants by gain per unit of
 decode cost. :func:`self_ensemble_table` measures what the shipped post-filter gains,
 and what its decoding costs, averaged over flips and transposes of its input.
+:func:`gain_by_quality` sets shipped post-filters against JPEG on the same bytes,
+quality by quality; :func:`variant_shapes` gives each variant's size, multiply-adds per
+pixel and measured receptive field (:func:`receptive_radius`): how much context a
+network sees for what it costs.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
+from torch import nn
 
 from comp_lib.coding import Codec
 from comp_lib.train.bank import train_bank
@@ -38,9 +45,12 @@ from comp_lib.train.validation import gain_over_jpeg, jpeg_curve, validate
 __all__ = [
     "VARIANTS",
     "decode_ms",
+    "gain_by_quality",
+    "receptive_radius",
     "screen",
     "screening_table",
     "self_ensemble_table",
+    "variant_shapes",
 ]
 
 #: Name -> (what it is, its :class:`~comp_lib.train.config.BankConfig` network settings).
@@ -213,4 +223,111 @@ def self_ensemble_table(
     table = pd.DataFrame(rows)
     first = table[table.self_ensemble == sizes[0]].set_index("quality").psnr
     table.insert(7, "ensemble_gain_db", table.psnr - table.quality.map(first))
+    return table
+
+
+def gain_by_quality(
+    codecs: Mapping[str, Codec],
+    images: Sequence[tuple[str, np.ndarray]],
+    qualities: Sequence[int],
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Post-filters against JPEG on the same bytes, quality by quality.
+
+    Every image is coded by JPEG at each quality and decoded by JPEG and by each
+    post-filter of ``codecs`` (name -> codec); a post-filter's bytes are JPEG's plus
+    its header, hence its slightly higher ``bpp``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per codec (JPEG first) and quality: ``codec``, ``quality`` and the
+        means over ``images`` of ``bpp``, ``psnr`` and ``ssim``; ``gain_db``, PSNR
+        minus JPEG's at the same quality (0 for JPEG's own rows).
+
+    Raises
+    ------
+    ValueError
+        For a down/up model (ComCNN in front: its bytes are not JPEG's at that quality).
+    """
+    from comp_lib.baselines import JPEGCodec
+    from comp_lib.evaluate import evaluate
+
+    for name, codec in codecs.items():
+        if codec.comcnn is not None:
+            raise ValueError(f"{name!r} is a down/up model, not a post-filter (ComCNN in front)")
+    rows = [evaluate(JPEGCodec(), images, qualities, "JPEG", progress=progress)]
+    rows += [evaluate(codec, images, qualities, name, progress=progress)
+             for name, codec in codecs.items()]  # fmt: skip
+    means = pd.concat(rows, ignore_index=True).groupby(["codec", "setting"], sort=False)
+    means = means[["bpp", "psnr", "ssim"]].mean()
+    table = means.reset_index().rename(columns={"setting": "quality"})
+    table["gain_db"] = table.psnr - table.quality.map(means.loc["JPEG"].psnr)
+    return table
+
+
+def receptive_radius(net: nn.Module, side: int | None = None) -> int:
+    """The measured receptive field of a reconstruction network, as a radius in pixels.
+
+    How far from an output pixel the input can change it: the gradient of the centre
+    output pixel of a ``side`` x ``side`` random image, in a copy of ``net`` whose
+    convolutions are redrawn at random (a last layer at zero, as a fresh post-filter
+    starts, would hide every path), in eval mode. The radius is the half-width of the
+    smallest square around the centre holding every input pixel with a nonzero gradient
+    (Chebyshev distance), so 1 for one 3x3 convolution, ``n`` for ``n`` of them.
+    Without ``side``, probes of 96, 192, 384 then 768 pixels are tried until one holds
+    the field.
+
+    Raises
+    ------
+    ValueError
+        When the field reaches the probe's edge: ``side`` is too small to measure it.
+    """
+    if side is None:
+        for side in (96, 192, 384):
+            try:
+                return receptive_radius(net, side)
+            except ValueError:
+                continue
+        return receptive_radius(net, 768)
+    from comp_lib.jpeg import quant_table
+
+    probe = copy.deepcopy(net).float().eval()
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for m in probe.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                m.weight.normal_(0, m.weight[0].numel() ** -0.5, generator=generator)
+    x = torch.randn(1, probe.config["in_channels"], side, side, generator=generator)
+    x.requires_grad_(True)
+    quant = quant_table(10) if getattr(probe, "quality_aware", False) else None
+    c = side // 2
+    probe(x, quant)[0, :, c, c].sum().backward()
+    rows, cols = np.nonzero(x.grad.abs().sum(dim=(0, 1)).numpy())
+    radius = int(max(np.abs(rows - c).max(), np.abs(cols - c).max()))
+    if min(rows.min(), cols.min()) == 0 or max(rows.max(), cols.max()) == side - 1:
+        raise ValueError(f"the receptive field reaches the edge of the {side}-pixel probe; "
+                         "measure with a larger side")  # fmt: skip
+    return radius
+
+
+def variant_shapes(names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Size, cost and context of each post-filter variant (fresh networks, no training).
+
+    Returns one row per variant of :data:`VARIANTS` (or ``names``): ``variant``,
+    ``description``, ``parameters``, ``gmac_per_mpx`` (multiply-adds per megapixel,
+    billions), ``receptive_radius_px`` (:func:`receptive_radius`) and
+    ``radius_per_gmac`` (context per unit of cost).
+    """
+    from comp_lib.studies.ablations import macs_per_pixel
+
+    rows = []
+    for name in names or list(VARIANTS):
+        net = BankConfig(**_variant(name)).network()
+        rows.append(dict(variant=name, description=VARIANTS[name][0],
+                         parameters=sum(p.numel() for p in net.parameters()),
+                         gmac_per_mpx=macs_per_pixel(net) / 1e3,
+                         receptive_radius_px=receptive_radius(net)))  # fmt: skip
+    table = pd.DataFrame(rows)
+    table["radius_per_gmac"] = table.receptive_radius_px / table.gmac_per_mpx
     return table

@@ -40,7 +40,14 @@ from comp_lib.coding import Codec
 from comp_lib.metrics import psnr, ssim
 from comp_lib.rd import psnr_at_rate
 
-__all__ = ["gain_over_jpeg", "gain_per_doubling", "jpeg_curve", "validate", "validation_row"]
+__all__ = [
+    "gain_over_jpeg",
+    "gain_per_doubling",
+    "jpeg_curve",
+    "steps_to_gain",
+    "validate",
+    "validation_row",
+]
 
 
 def jpeg_curve(images: Sequence[np.ndarray], qualities=range(1, 96, 2)) -> pd.DataFrame:
@@ -140,3 +147,35 @@ def gain_per_doubling(log: pd.DataFrame) -> pd.DataFrame:
                          db_per_doubling=gained / doublings))  # fmt: skip
         previous = end
     return pd.DataFrame(rows)
+
+
+def steps_to_gain(log: pd.DataFrame, missing_db: float) -> dict:
+    """What ``missing_db`` more gain would cost if the latest phase's pace held.
+
+    At :func:`gain_per_doubling`'s latest pace, ``missing_db`` takes
+    ``missing_db / pace`` doublings of the steps so far; the time is the log's own
+    seconds per step (validation included) over the steps still to run. Diminishing
+    returns usually slow the pace further, so this is a lower bound, not a promise.
+
+    Returns
+    -------
+    dict
+        ``db_per_doubling`` (the pace), ``doublings``, ``factor`` (``2 ** doublings``:
+        times the steps so far), ``steps`` (so far), ``more_steps`` and ``more_hours``.
+
+    Raises
+    ------
+    ValueError
+        When the latest pace is not a gain (zero, negative or undefined): no number of
+        steps reaches the target at that pace.
+    """
+    pace = float(gain_per_doubling(log).db_per_doubling.iloc[-1])
+    if not pace > 0:
+        raise ValueError(f"the latest phase's pace is {pace:+.3f} dB per doubling: "
+                         "no number of steps reaches the target at that pace")  # fmt: skip
+    steps = int(log.step.iloc[-1])
+    doublings = max(0.0, float(missing_db)) / pace
+    more_steps = steps * (2**doublings - 1)
+    return dict(db_per_doubling=pace, doublings=doublings, factor=2**doublings, steps=steps,
+                more_steps=more_steps,
+                more_hours=more_steps * float(log.seconds.sum()) / steps / 3600)  # fmt: skip

@@ -10,6 +10,8 @@ Each ``plot_*`` and ``show_*`` function returns the figure; :func:`save_figure` 
     rd         RD curves, the headline RD figure, BD area, BD-rate and gain per image
     training   a run's training curves, several runs' validation gains, gain by steps
     ablations  ablation RD and gain curves, the dissertation's RD, size cost, quality matrix
+    post_filters  receptive field against cost, gain by quality, what the table changes,
+                  self-ensemble gain against decode time
 """
 
 from comp_lib.report.figures.ablations import (
@@ -25,6 +27,12 @@ from comp_lib.report.figures.images import (
     show_images,
     show_images_to_scale,
     show_signed,
+)
+from comp_lib.report.figures.post_filters import (
+    plot_ensemble_cost,
+    plot_film_response,
+    plot_gain_by_quality,
+    plot_variant_shapes,
 )
 from comp_lib.report.figures.rd import (
     plot_bd_area,
@@ -56,6 +64,9 @@ __all__ = [
     "plot_bd_area",
     "plot_bd_per_image",
     "plot_dissertation_rd",
+    "plot_ensemble_cost",
+    "plot_film_response",
+    "plot_gain_by_quality",
     "plot_gain_by_steps",
     "plot_gain_curves",
     "plot_gain_per_image",
@@ -66,6 +77,7 @@ __all__ = [
     "plot_training_curves",
     "plot_gain_over_time",
     "plot_training_gains",
+    "plot_variant_shapes",
     "save_figure",
     "show_crops_with_errors",
     "show_error_maps",
