@@ -30,9 +30,10 @@
 #
 # The decoder reads the quantisation table from the JPEG header, so a post-filter may be
 # told it. We compare the shipped post-filters: `post64s2lo` and `post64s2hi` (the
-# paper's RecCNN shape, 64 channels x 20 layers with the body at half resolution, each a
-# specialist for a band of qualities) and `unet32q` (a U-Net told the table, one model
-# for every quality); their model cards are in `comp_lib/weights/`.
+# paper's RecCNN, 64 channels x 20 layers, with its body at half resolution for a
+# quarter of the work; each a specialist for a band of qualities) and `unet32q` (a U-Net
+# told the table, one model for every quality); their model cards are in
+# `comp_lib/weights/`.
 #
 # * **Reads:** the first `n_images` BSDS300 test images (sorted by name) under the data
 #   folder (`COMP_LIB_DATA`), the shipped models, their training logs, and the committed
@@ -113,13 +114,14 @@ figures.save_figure(fig, "05_post_filter_crops")
 # A block's true content depends on its neighbours: an edge crossing four blocks, a
 # smooth gradient across many. A stack of `n` 3x3 convolutions sees `n` pixels around
 # each output pixel, so DnCNN's 20 layers at full resolution see 20 pixels, 2.5 blocks.
-# Working at half resolution (pixel unshuffle, as the paper's RecCNN does here) doubles
+# Working at half resolution (pixel unshuffle, as the study's `post64s2` does) doubles
 # the reach and quarters the cost. A U-Net halves the resolution again and again: at its
 # coarsest scale one 3x3 convolution spans 24 pixels of the image. `variant_shapes`
 # builds each screened variant fresh and *measures* its receptive field (the input pixels
 # whose change moves the centre output pixel: a gradient, `receptive_radius`) and counts
-# its multiply-adds per pixel. In brackets: the gain each variant reached on the
-# validation images after the same 8 minutes of training on this machine.
+# its multiply-adds per pixel. In brackets: the gain over JPEG each variant reached on
+# the validation images (mean of q5, q10, q20 and q40) after the same 8 minutes of
+# training on the study's 2-core machine.
 
 # %%
 shapes = variant_shapes()
@@ -140,10 +142,13 @@ for row in shapes.itertuples():
 
 # %% [markdown]
 # Context per multiply-add predicts the screening: the full-resolution stack costs the
-# most and sees the least, and gained least in its 8 minutes; the U-Nets see more than
+# most and sees the least, and gained nothing in its 8 minutes; the U-Nets see more than
 # twice as far as the half-resolution stack for about 1.6 times its work, and gained
-# ten times as much. (The U-Net has six times the parameters, mostly in its coarse
-# scales where they are cheap: parameters are not the cost, multiply-adds per pixel are.)
+# more than ten times as much. (`post64s2q` failed for another reason: the table's
+# shifts switched off the ReLUs of its last block, and a plain stack has no path around
+# a dead layer; the U-Net's residual blocks have one.) The U-Net has six times the
+# parameters, mostly in its coarse scales where they are cheap: parameters are not the
+# cost, multiply-adds per pixel are.
 #
 # ## 3 · Telling the network the quality
 #
@@ -230,7 +235,8 @@ print(f"unet32q at q{quality}: {measured:+.2f} dB on these {len(images)} images,
 # times the decoding work; the bytes do not change, so a decoder may do it or not. The
 # image is first padded to the 8x8 grid, so every flip keeps the blocks on the grid,
 # and a transposed image is decoded with the transposed table. `decode_x` is the decode
-# time of one 481x321 image over the paper-shaped `post64s2`'s, timed in the same run.
+# time of one 481x321 image over `post64s2`'s (the specialists' network), timed in the
+# same run.
 
 # %%
 ensemble = self_ensemble_table(codecs["unet32q"], images, [quality], ensemble_sizes, image,
@@ -255,9 +261,10 @@ figures.save_figure(fig, "05_post_filter_ensemble")
 #
 # What makes a post-filter gain more on the same bytes, in the order it mattered here:
 #
-# 1. **How far it sees for its cost.** A U-Net sees more than twice as far as the paper's
-#    stack for 1.6 times the work, and after the same training time gained ten times as
-#    much; DnCNN's full-resolution stack, four times the work, sees least.
+# 1. **How far it sees for its cost.** A U-Net sees more than twice as far as RecCNN's
+#    stack at half resolution for 1.6 times the work, and after the same training time
+#    gained more than ten times as much; DnCNN's full-resolution stack, four times the
+#    work, sees least.
 # 2. **Being told the quality.** Told the table, one network beats both specialists at
 #    every quality, and turns one smooth "how hard to clean" knob on every layer.
 # 3. **Training time.** The gain still grows with each doubling of the steps, ever more
@@ -281,9 +288,9 @@ display(for_people(summary))
 # %% [markdown]
 # ## Exercises
 #
-# 1. Set `models` to `["post64s2", "unet32q"]`: `post64s2` is the paper-shaped
-#    post-filter trained at every quality before the specialists. Does one model without
-#    the table lose to the specialists at the ends of the quality range?
+# 1. Set `models` to `["post64s2", "post64s2lo", "post64s2hi"]`: `post64s2` is the
+#    RecCNN post-filter the specialists were fine-tuned from, one model for qualities
+#    4-30 without the table. Where in the quality range does it lose to them?
 # 2. `receptive_radius(net, side)` measures a field with a gradient. Build
 #    `comp_lib.models.RecCNN(channels=16, depth=10, shuffle=1)` and predict its radius
 #    before you measure it; then set `shuffle=2`. Why does the radius roughly double?
