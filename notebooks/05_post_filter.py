@@ -66,7 +66,7 @@ from comp_lib.config import PROJECT_ROOT
 from comp_lib.data import dataset_dir, load_dataset_gray, load_gray
 from comp_lib.metrics import bpp, psnr
 from comp_lib.models.conditioning import film_response
-from comp_lib.report import figures, for_people, provenance, write_csv, write_table
+from comp_lib.report import figures, for_people, provenance, write_csv, write_for_people
 from comp_lib.studies.post_filters import gain_by_quality, self_ensemble_table, variant_shapes
 from comp_lib.train.validation import gain_per_doubling, steps_to_gain
 from comp_lib.zoo import model_file
@@ -281,8 +281,9 @@ summary = pd.DataFrame([dict(
     target_db=target_gain_db, missing_db=target_gain_db - on_test, doublings=budget["doublings"],
     more_hours_here=budget["more_hours"],
     best_ensemble_gain_db=ensemble.ensemble_gain_db.max())])  # fmt: skip
-note = f"unet32q on the first {len(images)} BSDS300 test images and on all 100 (benchmark)"
-write_table("05_post_filter_summary", "The post-filter against DnCNN-3", summary, source, note)
+note = (f"unet32q at quality {quality}: gain_db on the first {len(images)} BSDS300 test "
+        f"images, gain_100_images_db on {where}; the budget from the latter")  # fmt: skip
+write_for_people("05_post_filter_summary", "The post-filter against DnCNN-3", summary, source, note)
 display(for_people(summary))
 
 # %% [markdown]
