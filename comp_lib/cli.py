@@ -157,7 +157,7 @@ def cmd_compress(args) -> int:
 
 
 def cmd_decompress(args) -> int:
-    from comp_lib.coding import FIXED_CODERS, parse_header
+    from comp_lib.coding import FIXED_CODERS, parse_header, use_self_ensemble
     from comp_lib.zoo import load_model, shipped_models
 
     files = _expand(args.inputs, (SUFFIX,))
@@ -167,6 +167,9 @@ def cmd_decompress(args) -> int:
     def codec_for(model: str):
         if model not in codecs:
             codecs[model] = load_model(model)  # a shipped model, or plain JPEG / bicubic
+            if not use_self_ensemble(codecs[model], args.self_ensemble) and args.self_ensemble > 1:
+                tqdm.write(f"note: model {model} is not a post-filter: --self-ensemble does not "
+                           "apply, it decodes once", file=sys.stderr)  # fmt: skip
         return codecs[model]
 
     if args.model is not None:
@@ -292,6 +295,14 @@ def build_parser() -> argparse.ArgumentParser:
         "-m",
         default=None,
         help="shipped model or checkpoint (default: the model the file names)",
+    )
+    p.add_argument(
+        "--self-ensemble",
+        type=int,
+        choices=(1, 2, 4, 8),
+        default=1,
+        help="post-filters: average the network over this many flips and transposes "
+        "(more PSNR for that many times the work, same file; default 1: once)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_decompress)

@@ -335,3 +335,26 @@ def test_process_exits_2_for_bad_usage(tmp_path):
     assert done.returncode == 2
     assert "the following arguments are required: output" in done.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_decompress_as_a_self_ensemble(crop, tmp_path, capsys):
+    gray = np.ascontiguousarray(np.asarray(Image.fromarray(crop).convert("L")))
+    src = _png(tmp_path / "gray.png", gray)
+    for model in ("unet32q", "rec32x20"):
+        assert main(["compress", str(src), str(tmp_path / f"{model}.cjr"), "-q", "10", "-m", model,
+                     "--quiet"]) == 0  # fmt: skip
+        assert main(["decompress", str(tmp_path / f"{model}.cjr"), str(tmp_path / f"{model}.png"),
+                     "--self-ensemble", "2", "--quiet"]) == 0  # fmt: skip
+    data = (tmp_path / "unet32q.cjr").read_bytes()
+    post = Codec.load("unet32q")
+    post.self_ensemble = 2
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "unet32q.png")), post.decompress(data))
+    # a down/up model decodes once, and says so
+    err = capsys.readouterr().err
+    assert "model rec32x20 is not a post-filter: --self-ensemble does not apply" in err
+    data = (tmp_path / "rec32x20.cjr").read_bytes()
+    once = Codec.load("rec32x20").decompress(data)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "rec32x20.png")), once)
+    with pytest.raises(SystemExit):  # argparse: not one of 1, 2, 4, 8
+        main(["decompress", str(tmp_path / "unet32q.cjr"), str(tmp_path / "x.png"),
+              "--self-ensemble", "3"])  # fmt: skip

@@ -254,3 +254,26 @@ def test_a_ladder_passes_the_chroma_mode_to_its_model():
     for chroma in ("jpeg", "cnn"):
         assert ladder.compress(rgb, 0, chroma=chroma) == model.compress(rgb, 20, chroma=chroma)
     assert ladder.compress(rgb, 0, chroma="cnn") != ladder.compress(rgb, 0)
+
+
+def test_a_ladder_decodes_its_post_filter_rungs_as_a_self_ensemble(crops):
+    """Only the post-filter rung takes the ensemble; the down/up and fixed rungs decode once,
+    and the same bytes decode to what the post-filter alone gives with that setting."""
+    ladder = Ladder.load("best")
+    ladder.codecs["jpeg"] = load_model("jpeg")
+    ladder.rungs.append(("jpeg", 30))
+    assert ladder.set_self_ensemble(2) == ["unet32q"]
+    assert ladder.codecs["unet32q"].self_ensemble == 2
+    assert ladder.codecs["rec32x20n"].self_ensemble == 1  # down/up: measured for post-filters only
+    image = crops[0]
+    rung = next(i for i, (m, _) in enumerate(ladder.rungs) if m == "unet32q")
+    data = ladder.compress(image, rung)
+    alone = load_model("unet32q")
+    once = alone.decompress(data)
+    alone.self_ensemble = 2
+    assert np.array_equal(ladder.decompress(data), alone.decompress(data))
+    assert not np.array_equal(ladder.decompress(data), once)  # it does change the decode
+    assert ladder.set_self_ensemble(1) == ["unet32q"]
+    assert np.array_equal(ladder.decompress(data), once)
+    with pytest.raises(ValueError, match="self_ensemble must be one of"):
+        ladder.set_self_ensemble(3)

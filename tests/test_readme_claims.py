@@ -146,9 +146,9 @@ def test_shipped_ladder_against_jpeg(readme):
     assert bd.loc["best", "bd_rate_psnr_%"] <= -25 and gains.loc[0.3] < 1.5
     _says(readme, "Issue 4's BD-rate target (-25 %) is **met**")
     _says(readme, f"its +1.5 dB at 0.3 bpp is **not** ({gains.loc[0.3]:+.2f} dB)")
-    # issue 19's ladder target: -35 % (not met)
+    # issue 19's ladder target: -35 % (not met decoded once; test_the_ladder_decoded_as_...)
     assert bd.loc["best", "bd_rate_psnr_%"] > -35
-    _says(readme, f"Issue 19's ladder target (-35 %) is **not met** "
+    _says(readme, "Issue 19's ladder target (-35 %) is **not met** decoded once, as shipped "
                   f"({bd.loc['best', 'bd_rate_psnr_%']:.1f} %)")  # fmt: skip
 
 
@@ -228,6 +228,26 @@ def test_an_earlier_ladder_from_its_table(readme, commit, rung):
     assert rung in _text(TABLES / f"model_quality_best_{commit}.md")
     row = f"{bd['bd_rate_psnr_%']:.1f} % | {bd['bd_rate_ssim_%']:.1f} % | {at} dB |"
     _says(readme, f"(git {commit}, [table](reports/tables/model_quality_best_{commit}.md)) | {row}")
+
+
+def test_the_ladder_decoded_as_a_self_ensemble(readme):
+    """The shipped ladder's post-filter rungs decoded averaged over 2 flips: issue 19's
+    -35 % met by a hair at 3.6x post64s2's decode time, not met decoded once."""
+    bd = _table("model_quality_best_x2_bd.csv").set_index("codec").loc["best"]
+    once = _table("model_quality_best_bd.csv").set_index("codec").loc["best"]
+    note = _text(TABLES / "model_quality_best_x2.md")
+    assert "decoded as a self-ensemble of 2" in note
+    assert "`Codec.self_ensemble`): unet32q Mean decode" in note  # the post-filter only
+    gains = _table("model_quality_best_x2.csv").set_index("bpp")["psnr gain best - JPEG"]
+    at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
+    row = f"{bd['bd_rate_psnr_%']:.1f} % | {bd['bd_rate_ssim_%']:.1f} % | {at} dB |"
+    _says(readme, f"[table](reports/tables/model_quality_best_x2.md)) | {row}")
+    decode_x = _table("post_filter_ensemble.csv").set_index("self_ensemble").decode_x[2]
+    _says(readme, f"{decode_x:.1f}x `post64s2`'s decode time; [table]")
+    assert decode_x <= 4
+    assert bd["bd_rate_psnr_%"] <= -35 < once["bd_rate_psnr_%"]
+    _says(readme, f"met by a hair decoded as a self-ensemble of 2 ({bd['bd_rate_psnr_%']:.2f} %, "
+                  f"at {decode_x:.1f}x `post64s2`'s decode time, within the 4x asked)")  # fmt: skip
 
 
 def _wall_hours(card: str) -> float:

@@ -30,7 +30,7 @@ from comp_lib.coding.bitstream import (
 )
 from comp_lib.coding.fixed import FIXED_CODERS, BicubicCodec, BitstreamJPEG
 from comp_lib.coding.ladder import Ladder, compress_at_bpp
-from comp_lib.coding.neural import JPEG_MODES, Codec
+from comp_lib.coding.neural import JPEG_MODES, Codec, use_self_ensemble
 
 __all__ = [
     "CHROMA_MODES",
@@ -55,4 +55,5 @@ __all__ = [
     "header_size",
     "pack_header",
     "parse_header",
+    "use_self_ensemble",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from comp_lib import jpeg
 from comp_lib.coding.bitstream import parse_header
+from comp_lib.coding.neural import use_self_ensemble
 from comp_lib.files import atomic_write
 
 __all__ = ["Ladder", "compress_at_bpp"]
@@ -87,6 +88,15 @@ class Ladder:
                 f"{self.name!r} ({', '.join(self.codecs)})"
             )
         return self.codecs[model].decompress(data)
+
+    def set_self_ensemble(self, n: int) -> list[str]:
+        """Decode the post-filter rungs averaged over ``n`` flips and transposes.
+
+        :func:`~comp_lib.coding.neural.use_self_ensemble` on each model: its down/up
+        and fixed rungs still decode once. The bytes do not change. Returns the names
+        of the models it applies to.
+        """
+        return [name for name, codec in self.codecs.items() if use_self_ensemble(codec, n)]
 
     def to_dict(self) -> dict:
         return {"name": self.name, "rungs": [list(r) for r in self.rungs], "bpp": self.bpp}

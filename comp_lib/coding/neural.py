@@ -45,11 +45,11 @@ from comp_lib.coding.checkpoint import (
     weights_fingerprint,
     write_checkpoint,
 )
-from comp_lib.coding.ensemble import self_ensemble
+from comp_lib.coding.ensemble import SELF_ENSEMBLE_SIZES, self_ensemble
 from comp_lib.coding.tiling import round_up, tiled
 from comp_lib.models import RECONSTRUCTION_NETWORKS, ComCNN, RecCNN, downsample, upsample
 
-__all__ = ["JPEG_MODES", "Codec"]
+__all__ = ["JPEG_MODES", "Codec", "use_self_ensemble"]
 
 #: What stands for JPEG in :meth:`Codec.forward`.
 JPEG_MODES = ("real", "identity", "approx")
@@ -357,3 +357,24 @@ class Codec(BitstreamCoder, nn.Module):
         codec = codec.to(map_location)
         codec.name = codec.name or clean_name(file.stem)
         return codec
+
+
+def use_self_ensemble(codec, n: int) -> bool:
+    """Decode with ``codec`` averaged over ``n`` flips and transposes, if it is a post-filter.
+
+    Sets :attr:`Codec.self_ensemble` on a :class:`Codec` without ComCNN (JPEG, then a
+    network) and returns True; anything else (a down/up model, a fixed coder) is left
+    decoding once and gives False: the ensemble is measured for post-filters only
+    (:mod:`comp_lib.coding.ensemble`). The bytes do not change either way.
+
+    Raises
+    ------
+    ValueError
+        For ``n`` outside :data:`~comp_lib.coding.ensemble.SELF_ENSEMBLE_SIZES`.
+    """
+    if n not in SELF_ENSEMBLE_SIZES:
+        raise ValueError(f"self_ensemble must be one of {SELF_ENSEMBLE_SIZES}, got {n!r}")
+    if not isinstance(codec, Codec) or codec.comcnn is not None or codec.reccnn is None:
+        return False
+    codec.self_ensemble = n
+    return True
