@@ -107,3 +107,25 @@ def test_the_trade_table_measures_each_size_against_jpeg_and_decoding_once(bsds_
     assert table.iloc[2].ensemble_gain_db != 0  # a random network is not equivariant
     with pytest.raises(ValueError, match="not a post-filter"):
         self_ensemble_table(Codec(ComCNN(channels=8), None), images, [10], [1], images[0][1], unit)
+
+
+def test_the_trade_table_times_in_interleaved_rounds(bsds_test, monkeypatch):
+    """Each round times the unit and every size once, so a slow spell of the machine falls
+    on all of them; decode_x is the ratio of the medians."""
+    import comp_lib.studies.post_filters as post_filters
+
+    codec = Codec(None, RecCNN(channels=8, depth=3), name="tiny").eval()
+    unit = Codec(None, RecCNN(channels=8, depth=3), name="unit").eval()
+    order, clock = [], iter([10.0, 20, 40, 99, 21, 41, 10, 22, 39])  # round 2's unit slow
+
+    def fake_decode_ms(c, image, quality=10, repeat=3):
+        order.append((c.name, c.self_ensemble, repeat))
+        return next(clock)
+
+    monkeypatch.setattr(post_filters, "decode_ms", fake_decode_ms)
+    images = [(name, image[:48, :56]) for name, image in bsds_test[:1]]
+    table = post_filters.self_ensemble_table(codec, images, [10], [1, 2], images[0][1], unit,
+                                             repeat=3)  # fmt: skip
+    assert order == [("unit", 1, 1), ("tiny", 1, 1), ("tiny", 2, 1)] * 3
+    assert list(table.decode_ms) == [21.0, 40.0]  # medians
+    assert list(table.decode_x) == [2.1, 4.0]  # over the unit's median, 10

@@ -196,8 +196,10 @@ def self_ensemble_table(
     ``(n, quality)``: the mean ``bpp``, ``psnr`` and ``ssim`` over ``images``;
     ``gain_db``, PSNR minus JPEG's at the same quality (the bytes are JPEG's plus
     the header); ``ensemble_gain_db``, minus the same model's at ``sizes[0]``;
-    ``decode_ms``, the median decode of ``timing_image`` at quality 10, and
-    ``decode_x``, that over ``unit``'s (timed in the same call).
+    ``decode_ms``, the median decode of ``timing_image`` at quality 10 over ``repeat``
+    rounds, and ``decode_x``, that over ``unit``'s median. Each round times ``unit`` and
+    every size once, one after the other, so that the machine's drift (another job, the
+    clock) falls on all of them alike rather than on whichever was timed apart.
     """
     from comp_lib.baselines import JPEGCodec
     from comp_lib.evaluate import evaluate
@@ -206,18 +208,23 @@ def self_ensemble_table(
         raise ValueError(f"{codec.name!r} is a down/up model, not a post-filter (ComCNN in front)")
     jpeg_psnr = evaluate(JPEGCodec(), images, qualities, "JPEG", progress=False)
     jpeg_psnr = jpeg_psnr.groupby("setting").psnr.mean()
-    unit_ms = decode_ms(unit, timing_image, repeat=repeat)
     before, rows = codec.self_ensemble, []
+    times: dict = {"unit": [], **{n: [] for n in sizes}}
     try:
+        for _ in range(repeat):  # interleaved rounds
+            times["unit"].append(decode_ms(unit, timing_image, repeat=1))
+            for n in sizes:
+                codec.self_ensemble = n
+                times[n].append(decode_ms(codec, timing_image, repeat=1))
+        ms = {key: float(np.median(value)) for key, value in times.items()}
         for n in sizes:
             codec.self_ensemble = n
-            ms = decode_ms(codec, timing_image, repeat=repeat)
             found = evaluate(codec, images, qualities, f"{codec.name} x{n}")
             means = found.groupby("setting")[["bpp", "psnr", "ssim"]].mean()
             for quality, m in means.iterrows():
                 rows.append(dict(model=codec.name, self_ensemble=n, quality=quality, bpp=m.bpp,
                                  psnr=m.psnr, ssim=m.ssim, gain_db=m.psnr - jpeg_psnr[quality],
-                                 decode_ms=ms, decode_x=ms / unit_ms))  # fmt: skip
+                                 decode_ms=ms[n], decode_x=ms[n] / ms["unit"]))  # fmt: skip
     finally:
         codec.self_ensemble = before
     table = pd.DataFrame(rows)
