@@ -160,7 +160,12 @@ def test_steps_to_gain_at_the_latest_pace():
     assert budget["doublings"] == pytest.approx(2.0)
     assert budget["factor"] == pytest.approx(4.0) and budget["steps"] == 3200
     assert budget["more_steps"] == pytest.approx(3 * 3200)
-    assert budget["more_hours"] == pytest.approx(3 * 360 / 3600)  # 3x the 6 minutes so far
+    # at phase 2's rate: 2 minutes for its 2400 steps (800 to 3200)
+    assert budget["more_hours"] == pytest.approx(3 * 3200 * 120 / 2400 / 3600)
+    # one phase: its pace over its second half (1600 to 3200: +0.05), its 6 minutes from 0
+    one_phase = steps_to_gain(log.drop(columns="phase"), 0.1)
+    assert one_phase["doublings"] == pytest.approx(2.0)
+    assert one_phase["more_hours"] == pytest.approx(3 * 3200 * 360 / 3200 / 3600)
     assert steps_to_gain(log, -0.2)["more_steps"] == 0  # already there: nothing to add
     with pytest.raises(ValueError, match="no number of steps"):
         steps_to_gain(log.assign(val_gain_db=0.7), 0.1)  # a flat curve never gets there

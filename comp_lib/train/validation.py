@@ -153,9 +153,10 @@ def steps_to_gain(log: pd.DataFrame, missing_db: float) -> dict:
     """What ``missing_db`` more gain would cost if the latest phase's pace held.
 
     At :func:`gain_per_doubling`'s latest pace, ``missing_db`` takes
-    ``missing_db / pace`` doublings of the steps so far; the time is the log's own
-    seconds per step (validation included) over the steps still to run. Diminishing
-    returns usually slow the pace further, so this is a lower bound, not a promise.
+    ``missing_db / pace`` doublings of the steps so far; the time is the steps still to
+    run at the latest phase's own seconds per step (its wall time, validation included,
+    over its steps). Diminishing returns usually slow the pace further, so this is a
+    lower bound, not a promise.
 
     Returns
     -------
@@ -169,13 +170,17 @@ def steps_to_gain(log: pd.DataFrame, missing_db: float) -> dict:
         When the latest pace is not a gain (zero, negative or undefined): no number of
         steps reaches the target at that pace.
     """
-    pace = float(gain_per_doubling(log).db_per_doubling.iloc[-1])
+    phases = gain_per_doubling(log)
+    latest = phases.iloc[-1]
+    pace = float(latest.db_per_doubling)
     if not pace > 0:
         raise ValueError(f"the latest phase's pace is {pace:+.3f} dB per doubling: "
                          "no number of steps reaches the target at that pace")  # fmt: skip
     steps = int(log.step.iloc[-1])
     doublings = max(0.0, float(missing_db)) / pace
     more_steps = steps * (2**doublings - 1)
+    phase_start = latest.start_step if len(phases) > 1 else 0  # phase 1 starts at step 0
+    seconds_per_step = latest.minutes * 60 / (latest.end_step - phase_start)
     return dict(db_per_doubling=pace, doublings=doublings, factor=2**doublings, steps=steps,
                 more_steps=more_steps,
-                more_hours=more_steps * float(log.seconds.sum()) / steps / 3600)  # fmt: skip
+                more_hours=more_steps * seconds_per_step / 3600)  # fmt: skip
