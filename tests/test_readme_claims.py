@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from comp_lib.coding import Codec
 from comp_lib.config import PROJECT_ROOT
+from comp_lib.models.conditioning import film_response
 from comp_lib.rd import bd_rate, psnr_at_rate
-from comp_lib.train.validation import gain_per_doubling
+from comp_lib.train.validation import gain_per_doubling, steps_to_gain
 
 TABLES = PROJECT_ROOT / "reports" / "tables"
 WEIGHTS = PROJECT_ROOT / "comp_lib" / "weights"
@@ -248,6 +250,39 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     assert bd["bd_rate_psnr_%"] <= -35 < once["bd_rate_psnr_%"]
     _says(readme, f"met by a hair decoded as a self-ensemble of 2 ({bd['bd_rate_psnr_%']:.2f} %, "
                   f"at {decode_x:.1f}x `post64s2`'s decode time, within the 4x asked)")  # fmt: skip
+
+
+def test_the_post_filter_lesson(readme):
+    """05_post_filter's default-profile tables: what the README quotes from them."""
+    shapes = _table("05_post_filter_shapes.csv").set_index("variant")
+    for name, label in (("full64x20", "DnCNN's full-resolution 64x20"), ("post64s2", "`post64s2`")):
+        row = shapes.loc[name]
+        _says(readme, f"{row.receptive_radius_px} px for {label} at {row.gmac_per_mpx:.0f}")
+    unet = shapes.loc["unet32q"]
+    _says(readme, f"{unet.receptive_radius_px} px for the U-Nets at {unet.gmac_per_mpx:.0f}")
+    assert unet.receptive_radius_px == shapes.receptive_radius_px["unet32"]
+    source = _sidecar("05_post_filter_by_quality.json")
+    assert source["profile"] == "default"
+    n, qualities = source["parameters"]["n_images"], source["parameters"]["qualities"]
+    _says(readme, f"On the first {n} BSDS300 test images (default profile)")
+    gains = _table("05_post_filter_by_quality.csv").set_index(["codec", "quality"]).gain_db
+
+    def at(codec):
+        return " / ".join(f"{gains[codec, q]:+.2f}" for q in qualities)
+
+    _says(readme, f"`unet32q` gains {at('unet32q')} dB over JPEG at "
+                  + " / ".join(f"q{q}" for q in qualities))  # fmt: skip
+    _says(readme, f"{at('post64s2lo')} (`post64s2lo`) and {at('post64s2hi')} (`post64s2hi`)")
+    for q in qualities:  # one model beats both specialists at every quality
+        assert gains["unet32q", q] > max(gains["post64s2lo", q], gains["post64s2hi", q])
+    film = film_response(Codec.load("unet32q").reccnn.film, [2, 5, 10, 20, 40, 75])
+    falling = film.pivot(index="layer", columns="quality", values="gamma_abs").diff(axis=1)
+    assert len(falling) == 14 and (falling.iloc[:, 1:] < 0).all().all()
+    _says(readme, "every one of its 14 conditioned layers is moved less the finer the "
+                  "quantisation, from quality 2 to 75")  # fmt: skip
+    summary = _table("05_post_filter_summary.csv").iloc[0]
+    _says(readme, f"about {summary.more_hours_here:.0f} more hours of these cores at the "
+                  "latest pace")  # fmt: skip
 
 
 def _wall_hours(card: str) -> float:
@@ -678,6 +713,10 @@ def test_post_filter_variants(readme):
     _says(readme, f"pace the {missing:+.2f} dB missing at q10 would take about {doublings:.1f} "
                   f"more doublings (about {2**doublings:.0f}x the {int(log.step.iloc[-1])} "
                   "steps so far")  # fmt: skip
+    budget = steps_to_gain(log, missing)  # what notebook 05 computes
+    assert budget["doublings"] == pytest.approx(doublings)
+    _says(readme, f"some {budget['more_hours']:.0f} more hours of these cores")
+    assert f"about {budget['more_hours']:.0f} more hours of these cores" in card
     # the card quotes the same paces and the same estimate
     first_pace, *later = pace.db_per_doubling
     assert (

@@ -92,7 +92,7 @@ def plot_gain_by_quality(table: pd.DataFrame, target: tuple[int, float, str] | N
     ax.set_xlabel("JPEG quality of the bytes (log scale)")
     ax.set_ylabel("PSNR gain over JPEG, same bytes (dB)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")  # the specialists fall away to the right
     ax.set_title("One model for every quality against specialists", fontsize=9)
     return fig
 
