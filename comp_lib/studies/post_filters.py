@@ -268,7 +268,8 @@ def gain_by_quality(
              for name, codec in codecs.items()]  # fmt: skip
     means = pd.concat(rows, ignore_index=True).groupby(["codec", "setting"], sort=False)
     means = means[["bpp", "psnr", "ssim"]].mean()
-    table = means.reset_index().rename(columns={"setting": "quality"})
+    table = means.reset_index()
+    table.insert(1, "quality", table.pop("setting"))
     table["gain_db"] = table.psnr - table.quality.map(means.loc["JPEG"].psnr)
     return table
 
