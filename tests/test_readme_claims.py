@@ -246,10 +246,13 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     _says(readme, f"[table](reports/tables/model_quality_best_x2.md)) | {row}")
     decode_x = _table("post_filter_ensemble.csv").set_index("self_ensemble").decode_x[2]
     _says(readme, f"{decode_x:.1f}x `post64s2`'s decode time; [table]")
-    assert decode_x <= 4
+    assert 4 < decode_x < 4.5  # "just over the 4x asked"
+    once_x = _table("post_filter_ensemble.csv").set_index("self_ensemble").decode_x[1]
+    _says(readme, f"once is within the decode budget ({once_x:.1f}x) and short of -35 %")
     assert bd["bd_rate_psnr_%"] <= -35 < once["bd_rate_psnr_%"]
-    _says(readme, f"met by a hair decoded as a self-ensemble of 2 ({bd['bd_rate_psnr_%']:.2f} %, "
-                  f"at {decode_x:.1f}x `post64s2`'s decode time, within the 4x asked)")  # fmt: skip
+    x2 = bd["bd_rate_psnr_%"]
+    _says(readme, f"met by a hair decoded as a self-ensemble of 2 ({x2:.2f} %, at "
+                  f"{decode_x:.1f}x `post64s2`'s decode time, just over the 4x asked")  # fmt: skip
 
 
 def test_the_post_filter_lesson(readme):
@@ -739,8 +742,10 @@ def test_self_ensemble(readme):
     assert table.gain_db[1] == pytest.approx(once["unet32q", 10], abs=1e-3)  # the same decoder
     _says(readme, f"`unet32q` gains {table.gain_db[1]:+.2f} dB over JPEG decoded once,")
     _says(readme, f"{table.gain_db[2]:+.2f} averaged over 2 ({table.decode_x[2]:.1f}x "
-                  f"`post64s2`'s decode time, within the 4x asked), {table.gain_db[4]:+.2f} over "
-                  f"4 ({table.decode_x[4]:.1f}x) and {table.gain_db[8]:+.2f} over 8 "
+                  f"`post64s2`'s decode time, just over the 4x asked), {table.gain_db[4]:+.2f} "
+                  f"over 4 ({table.decode_x[4]:.1f}x) and {table.gain_db[8]:+.2f} over 8 "
                   f"({table.decode_x[8]:.1f}x)")  # fmt: skip
-    assert table.decode_x[2] <= 4 and table.gain_db[8] < 1.4  # "within", "not met"
+    assert 4 < table.decode_x[2] < 4.5 and table.gain_db[8] < 1.4  # "just over", "not met"
+    assert "7 interleaved rounds" in readme and _sidecar("post_filter_ensemble.json")[
+        "parameters"]["repeat"] == 7  # fmt: skip
     assert table.gain_db.is_monotonic_increasing
