@@ -143,11 +143,21 @@ def test_gain_per_doubling_of_the_steps_phase_by_phase():
     assert (second.start_step, second.end_step) == (800, 3200)  # from phase 1's last row
     assert second.db_per_doubling == pytest.approx(0.05)  # 0.1 dB over two doublings
     assert list(pace.minutes) == [5.0, 2.0]
+    assert list(pace.start_gain_db) == [0.7, 0.8] and list(pace.end_gain_db) == [0.8, 0.9]
+    assert list(pace.columns) == ["phase", "start_step", "end_step", "start_gain_db",
+                                  "end_gain_db", "minutes", "db_per_doubling"]  # fmt: skip
     # without a phase column the log is one phase; a flat curve has no pace
     flat = gain_per_doubling(log.drop(columns="phase").assign(val_gain_db=0.7))
     assert len(flat) == 1 and flat.db_per_doubling[0] == 0 and flat.end_step[0] == 3200
-    with pytest.raises(ValueError, match="no row after step 0"):
+    assert flat.phase[0] == 1
+    with pytest.raises(ValueError, match=r"^the log has no row after step 0: nothing trained yet$"):
         gain_per_doubling(log.iloc[:1])
+    # no trained row in phase 1's first half: its first trained row starts the pace
+    early = pd.DataFrame({"step": [0, 100, 150], "val_gain_db": [0.0, 0.5, 0.6],
+                          "seconds": [0.0, 1.0, 1.0]})  # fmt: skip
+    row = gain_per_doubling(early).iloc[0]
+    assert (row.start_step, row.end_step) == (100, 150)
+    assert row.db_per_doubling == pytest.approx(0.1 / np.log2(1.5))
 
 
 def test_steps_to_gain_at_the_latest_pace():
@@ -155,17 +165,21 @@ def test_steps_to_gain_at_the_latest_pace():
     log = pd.DataFrame({"step": [0, 100, 200, 400, 800, 1600, 3200],
                         "val_gain_db": [0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9],
                         "seconds": [0.0] + [60.0] * 6, "phase": [1, 1, 1, 1, 1, 2, 2]})  # fmt: skip
-    budget = steps_to_gain(log, 0.1)
+    budget = steps_to_gain(log, 0.15)
     assert budget["db_per_doubling"] == pytest.approx(0.05)
-    assert budget["doublings"] == pytest.approx(2.0)
-    assert budget["factor"] == pytest.approx(4.0) and budget["steps"] == 3200
-    assert budget["more_steps"] == pytest.approx(3 * 3200)
+    assert budget["doublings"] == pytest.approx(3.0)
+    assert budget["factor"] == pytest.approx(8.0) and budget["steps"] == 3200
+    assert budget["more_steps"] == pytest.approx(7 * 3200)
     # at phase 2's rate: 2 minutes for its 2400 steps (800 to 3200)
-    assert budget["more_hours"] == pytest.approx(3 * 3200 * 120 / 2400 / 3600)
+    assert budget["more_hours"] == pytest.approx(7 * 3200 * 120 / 2400 / 3600)
     # one phase: its pace over its second half (1600 to 3200: +0.05), its 6 minutes from 0
     one_phase = steps_to_gain(log.drop(columns="phase"), 0.1)
     assert one_phase["doublings"] == pytest.approx(2.0)
     assert one_phase["more_hours"] == pytest.approx(3 * 3200 * 360 / 3200 / 3600)
     assert steps_to_gain(log, -0.2)["more_steps"] == 0  # already there: nothing to add
-    with pytest.raises(ValueError, match="no number of steps"):
+    with pytest.raises(
+        ValueError,
+        match=r"^the latest phase's pace is \+0\.000 dB per doubling: "
+        r"no number of steps reaches the target at that pace$",
+    ):
         steps_to_gain(log.assign(val_gain_db=0.7), 0.1)  # a flat curve never gets there
