@@ -201,13 +201,7 @@ def self_ensemble_table(
     every size once, one after the other, so that the machine's drift (another job, the
     clock) falls on all of them alike rather than on whichever was timed apart.
     """
-    from comp_lib.baselines import JPEGCodec
-    from comp_lib.evaluate import evaluate
-
-    if codec.comcnn is not None:
-        raise ValueError(f"{codec.name!r} is a down/up model, not a post-filter (ComCNN in front)")
-    jpeg_psnr = evaluate(JPEGCodec(), images, qualities, "JPEG", progress=False)
-    jpeg_psnr = jpeg_psnr.groupby("setting").psnr.mean()
+    _check_post_filter(codec.name, codec)  # before the timing
     before, rows = codec.self_ensemble, []
     times: dict = {"unit": [], **{n: [] for n in sizes}}
     try:
@@ -219,11 +213,11 @@ def self_ensemble_table(
         ms = {key: float(np.median(value)) for key, value in times.items()}
         for n in sizes:
             codec.self_ensemble = n
-            found = evaluate(codec, images, qualities, f"{codec.name} x{n}")
-            means = found.groupby("setting")[["bpp", "psnr", "ssim"]].mean()
-            for quality, m in means.iterrows():
-                rows.append(dict(model=codec.name, self_ensemble=n, quality=quality, bpp=m.bpp,
-                                 psnr=m.psnr, ssim=m.ssim, gain_db=m.psnr - jpeg_psnr[quality],
+            found = gain_by_quality({f"{codec.name} x{n}": codec}, images, qualities, True)
+            found = found[found.codec != "JPEG"].sort_values("quality")
+            for m in found.itertuples():
+                rows.append(dict(model=codec.name, self_ensemble=n, quality=m.quality, bpp=m.bpp,
+                                 psnr=m.psnr, ssim=m.ssim, gain_db=m.gain_db,
                                  decode_ms=ms[n], decode_x=ms[n] / ms["unit"]))  # fmt: skip
     finally:
         codec.self_ensemble = before
@@ -231,6 +225,11 @@ def self_ensemble_table(
     first = table[table.self_ensemble == sizes[0]].set_index("quality").psnr
     table.insert(7, "ensemble_gain_db", table.psnr - table.quality.map(first))
     return table
+
+
+def _check_post_filter(name: str, codec: Codec) -> None:
+    if codec.comcnn is not None:
+        raise ValueError(f"{name!r} is a down/up model, not a post-filter (ComCNN in front)")
 
 
 def gain_by_quality(
@@ -261,8 +260,7 @@ def gain_by_quality(
     from comp_lib.evaluate import evaluate
 
     for name, codec in codecs.items():
-        if codec.comcnn is not None:
-            raise ValueError(f"{name!r} is a down/up model, not a post-filter (ComCNN in front)")
+        _check_post_filter(name, codec)
     rows = [evaluate(JPEGCodec(), images, qualities, "JPEG", progress=progress)]
     rows += [evaluate(codec, images, qualities, name, progress=progress)
              for name, codec in codecs.items()]  # fmt: skip
