@@ -15,7 +15,13 @@ from comp_lib.models import (
     build_reconstruction,
     with_quality,
 )
-from comp_lib.models.conditioning import QualityFiLM, film_response, quant_tensor
+from comp_lib.models.conditioning import (
+    QualityFiLM,
+    film_response,
+    modulate,
+    modulated_conv,
+    quant_tensor,
+)
 from comp_lib.train.config import BankConfig
 
 
@@ -71,6 +77,28 @@ def test_quality_awareness_starts_as_the_network_without_it(net):
     with pytest.raises(ValueError, match="quantisation table"):
         aware(x)
     assert build_reconstruction(aware.config).quality_aware
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_modulated_convolution_folds_one_table_into_its_weights(bias):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 5, 3, padding=1, bias=bias)
+    x = torch.rand(4, 3, 12, 10)
+    gamma, beta = torch.randn(1, 5, 1, 1, requires_grad=True), torch.randn(1, 5, 1, 1)
+    folded = modulated_conv(conv, x, (gamma, beta))
+    plain = modulate(conv(x), (gamma, beta))
+    assert torch.allclose(folded, plain, atol=1e-5)
+    folded.square().sum().backward()  # training through the folded form reaches the table
+    grad = gamma.grad.clone()
+    gamma.grad = None
+    plain.square().sum().backward()
+    assert torch.allclose(grad, gamma.grad, rtol=1e-4)
+    # one table per sample cannot be folded into one set of weights: modulated as before
+    per_sample = (
+        gamma.detach().repeat(4, 1, 1, 1) * torch.rand(4, 1, 1, 1),
+        beta.repeat(4, 1, 1, 1),
+    )
+    assert torch.allclose(modulated_conv(conv, x, per_sample), modulate(conv(x), per_sample))
 
 
 def test_bad_tables_and_architectures_are_refused():

@@ -29,7 +29,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-__all__ = ["QualityFiLM", "film_response", "modulate", "quant_tensor", "table_features"]
+__all__ = [
+    "QualityFiLM",
+    "film_response",
+    "modulate",
+    "modulated_conv",
+    "quant_tensor",
+    "table_features",
+]
 
 
 def quant_tensor(tables, device=None) -> torch.Tensor:
@@ -96,6 +103,27 @@ def modulate(h: torch.Tensor, film: tuple[torch.Tensor, torch.Tensor]) -> torch.
     """``h * (1 + gamma) + beta``, broadcast over the pixels."""
     gamma, beta = film
     return h * (1 + gamma.to(h.dtype)) + beta.to(h.dtype)
+
+
+def modulated_conv(conv: nn.Conv2d, x: torch.Tensor, film) -> torch.Tensor:
+    """``modulate(conv(x), film)``, as one convolution when one table serves the batch.
+
+    Scaling a convolution's output channel by ``1 + gamma`` and shifting it by ``beta``
+    is the same convolution with that channel's weights scaled and its bias
+    ``b (1 + gamma) + beta``. When ``gamma`` and ``beta`` have a batch of one (decoding:
+    every tile and pixel of an image shares its table) the network runs the folded
+    convolution and skips two passes over the feature map; with a table per sample
+    (training batches) it modulates the output. The two agree up to float rounding.
+    """
+    gamma, beta = film
+    if gamma.shape[0] != 1:
+        return modulate(conv(x), film)
+    scale = 1 + gamma.reshape(-1)
+    weight = conv.weight * scale.reshape(-1, 1, 1, 1).to(conv.weight.dtype)
+    bias = beta.reshape(-1).to(conv.weight.dtype)
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    return conv._conv_forward(x, weight, bias)
 
 
 def film_response(film: QualityFiLM, qualities: Sequence[int]) -> pd.DataFrame:
