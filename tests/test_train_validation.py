@@ -160,6 +160,30 @@ def test_gain_per_doubling_of_the_steps_phase_by_phase():
     assert row.db_per_doubling == pytest.approx(0.1 / np.log2(1.5))
 
 
+def test_gain_per_doubling_at_the_edges():
+    # trained rows from step 1 on: a row at step 1 counts as trained
+    ones = pd.DataFrame({"step": [0, 1], "val_gain_db": [0.0, 0.2], "seconds": [0.0, 1.0]})
+    one = gain_per_doubling(ones).iloc[0]  # one trained row: no doubling to measure
+    assert (one.start_step, one.end_step) == (1, 1) and np.isnan(one.db_per_doubling)
+    three = pd.DataFrame({"step": [0, 1, 3], "val_gain_db": [0.0, 0.2, 0.4], "seconds": [1.0] * 3})
+    row = gain_per_doubling(three).iloc[0]
+    assert (row.start_step, row.end_step) == (1, 3)  # step 1 is in the first half of 3
+    assert row.db_per_doubling == pytest.approx(0.2 / np.log2(3))
+    # phases are taken in the order of their number, whatever the order of the rows
+    log = pd.DataFrame({"step": [0, 100, 200, 400, 800], "val_gain_db": [0.0, 0.5, 0.6, 0.7, 0.8],
+                        "seconds": [1.0] * 5, "phase": [1, 1, 1, 2, 2]})  # fmt: skip
+    shuffled = pd.concat([log[log.phase == 2], log[log.phase == 1]], ignore_index=True)
+    pd.testing.assert_frame_equal(gain_per_doubling(shuffled), gain_per_doubling(log))
+    # a later phase that does not go past the previous one's steps has no pace: not a
+    # negative one when its steps restart (a log not chained), nor an infinite one when it
+    # only validates again at the same step
+    restarted = gain_per_doubling(log.assign(step=[0, 100, 200, 50, 150])).iloc[1]
+    assert (restarted.start_step, restarted.end_step) == (200, 150)
+    again = gain_per_doubling(log.assign(step=[0, 100, 200, 200, 200])).iloc[1]
+    assert (again.start_step, again.end_step) == (200, 200) and again.end_gain_db == 0.8
+    assert np.isnan(restarted.db_per_doubling) and np.isnan(again.db_per_doubling)
+
+
 def test_steps_to_gain_at_the_latest_pace():
     # phase 2's pace is +0.05 dB per doubling: 0.1 dB more takes two doublings, 4x the steps
     log = pd.DataFrame({"step": [0, 100, 200, 400, 800, 1600, 3200],
