@@ -129,3 +129,24 @@ def test_the_trade_table_times_in_interleaved_rounds(bsds_test, monkeypatch):
     assert order == [("unit", 1, 1), ("tiny", 1, 1), ("tiny", 2, 1)] * 3
     assert list(table.decode_ms) == [21.0, 40.0]  # medians
     assert list(table.decode_x) == [2.1, 4.0]  # over the unit's median, 10
+
+
+def test_interleaved_timings_call_each_once_per_round_and_take_medians():
+    from comp_lib.studies.post_filters import interleaved_decode_ms
+
+    calls, clock = [], {"a": iter([5.0, 50.0, 6.0]), "b": iter([1.0, 2.0, 30.0])}
+
+    def timing(key):
+        def run():
+            calls.append(key)
+            return next(clock[key])
+
+        return run
+
+    assert interleaved_decode_ms({"a": timing("a"), "b": timing("b")}, rounds=3) == {
+        "a": 6.0,
+        "b": 2.0,
+    }
+    assert calls == ["a", "b"] * 3
+    with pytest.raises(ValueError, match="rounds must be >= 1, got 0"):
+        interleaved_decode_ms({"a": timing("a")}, rounds=0)

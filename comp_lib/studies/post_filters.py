@@ -46,6 +46,7 @@ __all__ = [
     "VARIANTS",
     "decode_ms",
     "gain_by_quality",
+    "interleaved_decode_ms",
     "receptive_radius",
     "screen",
     "screening_table",
@@ -124,6 +125,24 @@ def decode_ms(codec: Codec, image: np.ndarray, quality: int = 10, repeat: int = 
     return 1000 * float(np.median(times))
 
 
+def interleaved_decode_ms(timings: Mapping, rounds: int = 3) -> dict:
+    """Median milliseconds of each of ``timings``, timed in interleaved rounds.
+
+    ``timings`` maps a key to a callable that times one decode and returns its
+    milliseconds (for example ``functools.partial(decode_ms, codec, image, repeat=1)``).
+    Each round calls every one once, in order, so that the machine's drift (another job,
+    the clock) falls on all of them alike rather than on whichever was timed apart.
+    Returns key -> the median over the ``rounds``.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    times: dict = {key: [] for key in timings}
+    for _ in range(rounds):
+        for key, timing in timings.items():
+            times[key].append(timing())
+    return {key: float(np.median(value)) for key, value in times.items()}
+
+
 def screening_table(
     runs: Mapping[str, Path],
     val: Sequence[tuple[str, np.ndarray]],
@@ -198,19 +217,21 @@ def self_ensemble_table(
     the header); ``ensemble_gain_db``, minus the same model's at ``sizes[0]``;
     ``decode_ms``, the median decode of ``timing_image`` at quality 10 over ``repeat``
     rounds, and ``decode_x``, that over ``unit``'s median. Each round times ``unit`` and
-    every size once, one after the other, so that the machine's drift (another job, the
-    clock) falls on all of them alike rather than on whichever was timed apart.
+    every size once, one after the other (:func:`interleaved_decode_ms`).
     """
     _check_post_filter(codec.name, codec)  # before the timing
     before, rows = codec.self_ensemble, []
-    times: dict = {"unit": [], **{n: [] for n in sizes}}
+
+    def decoded_as(n: int):
+        def timing() -> float:
+            codec.self_ensemble = n
+            return decode_ms(codec, timing_image, repeat=1)
+
+        return timing
+
     try:
-        for _ in range(repeat):  # interleaved rounds
-            times["unit"].append(decode_ms(unit, timing_image, repeat=1))
-            for n in sizes:
-                codec.self_ensemble = n
-                times[n].append(decode_ms(codec, timing_image, repeat=1))
-        ms = {key: float(np.median(value)) for key, value in times.items()}
+        timings = {"unit": lambda: decode_ms(unit, timing_image, repeat=1)}
+        ms = interleaved_decode_ms(timings | {n: decoded_as(n) for n in sizes}, repeat)
         for n in sizes:
             codec.self_ensemble = n
             found = gain_by_quality({f"{codec.name} x{n}": codec}, images, qualities, True)
