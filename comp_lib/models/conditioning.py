@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.func import functional_call
 
 __all__ = [
     "QualityFiLM",
@@ -123,7 +124,8 @@ def modulated_conv(conv: nn.Conv2d, x: torch.Tensor, film) -> torch.Tensor:
     bias = beta.reshape(-1).to(conv.weight.dtype)
     if conv.bias is not None:
         bias = bias + conv.bias * scale
-    return conv._conv_forward(x, weight, bias)
+    # through the module, so that its hooks (multiply-add counts, profilers) still see it
+    return functional_call(conv, {"weight": weight, "bias": bias}, (x,))
 
 
 def film_response(film: QualityFiLM, qualities: Sequence[int]) -> pd.DataFrame:
