@@ -234,7 +234,7 @@ def test_an_earlier_ladder_from_its_table(readme, commit, rung):
 
 def test_the_ladder_decoded_as_a_self_ensemble(readme):
     """The shipped ladder's post-filter rungs decoded averaged over 2 flips: issue 19's
-    -35 % met by a hair at 3.6x post64s2's decode time, not met decoded once."""
+    -35 % met by a hair within the 4x decode budget, not met decoded once."""
     bd = _table("model_quality_best_x2_bd.csv").set_index("codec").loc["best"]
     once = _table("model_quality_best_bd.csv").set_index("codec").loc["best"]
     note = _text(TABLES / "model_quality_best_x2.md")
@@ -246,13 +246,15 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     _says(readme, f"[table](reports/tables/model_quality_best_x2.md)) | {row}")
     decode_x = _table("post_filter_ensemble.csv").set_index("self_ensemble").decode_x[2]
     _says(readme, f"{decode_x:.1f}x `post64s2`'s decode time; [table]")
-    assert 4 < decode_x < 4.5  # "just over the 4x asked"
+    assert decode_x <= 4  # "within the 4x asked"
     once_x = _table("post_filter_ensemble.csv").set_index("self_ensemble").decode_x[1]
-    _says(readme, f"once is within the decode budget ({once_x:.1f}x) and short of -35 %")
+    _says(readme, f"Decoded once ({once_x:.1f}x) it stays short of -35 %")
     assert bd["bd_rate_psnr_%"] <= -35 < once["bd_rate_psnr_%"]
     x2 = bd["bd_rate_psnr_%"]
-    _says(readme, f"met by a hair decoded as a self-ensemble of 2 ({x2:.2f} %, at "
-                  f"{decode_x:.1f}x `post64s2`'s decode time, just over the 4x asked")  # fmt: skip
+    _says(readme, f"**met by a hair** decoded as a self-ensemble of 2 ({x2:.2f} %, at "
+                  f"{decode_x:.1f}x `post64s2`'s decode time, within the 4x asked)")  # fmt: skip
+    margin = round(abs(x2 + 35), 2)
+    _says(readme, f"{margin:.2f} points of BD-rate")
 
 
 def test_the_post_filter_lesson(readme):
@@ -667,13 +669,13 @@ def test_the_earlier_report_run_on_the_slower_machine(readme):
 
 def test_post_filter_variants(readme):
     screen = _table("post_filter_screen.csv").set_index("variant").gain_q10_db
-    cost = _table("post_filter_cost.csv")
-    small = cost[cost.image.str.startswith("481x321")].set_index("model").decode_x
+    screened_x = _table("post_filter_screen.csv").set_index("variant").decode_x
+    cost = _table("post_filter_cost.csv").set_index(["model", "image"])
     test = _table("post_filter_test.csv").set_index(["codec", "quality"])
     _says(readme, f"today's shape `post64s2` {screen.loc['post64s2']:+.2f} dB over JPEG")
-    _says(readme, f"{small.loc['full64x20 (screened)']:.1f}x the decode time) "
+    _says(readme, f"{screened_x.loc['full64x20']:.1f}x the decode time) "
                   f"{screen.loc['full64x20']:+.2f}")  # fmt: skip
-    _says(readme, f"(`unet32`, {small.loc['unet32 (screened)']:.1f}x the decode time) "
+    _says(readme, f"(`unet32`, {screened_x.loc['unet32']:.1f}x the decode time) "
                   f"{screen.loc['unet32']:+.2f}")  # fmt: skip
     _says(readme, f"(`unet32q`, FiLM) {screen.loc['unet32q']:+.2f}")
     mine = test.loc["unet32q"]
@@ -685,7 +687,21 @@ def test_post_filter_variants(readme):
         _says(readme, f"`{name}` {shipped.gain_db[5]:+.2f} / {shipped.gain_db[10]:+.2f} / "
                       f"{shipped.gain_db[20]:+.2f}")  # fmt: skip
     assert mine.gain_db[10] < 1.4  # so the README's "not met" stays true
-    _says(readme, f"takes {small.loc['unet32q (screened)']:.1f}x `post64s2`'s time")
+    small, kodak = cost.xs("481x321 (BSDS300 102061)", level=1), cost.xs(
+        "768x512 (Kodak kodim01)", level=1)  # fmt: skip
+    _says(
+        readme,
+        f"Decoding a 481x321 image takes {small.decode_x['unet32q']:.1f}x "
+        f"`post64s2`'s time, a 768x512 Kodak image {kodak.decode_x['unet32q']:.1f}x",
+    )
+    _says(readme, f"{small.decode_ms['unet32q']:.0f} against {small.decode_ms['post64s2']:.0f} "
+                  f"ms and {kodak.decode_ms['unet32q']:.0f} against "
+                  f"{kodak.decode_ms['post64s2']:.0f} ms, at "
+                  f"{100 * small.of_peak['unet32q']:.0f} % and "
+                  f"{100 * kodak.of_peak['unet32q']:.0f} % of this machine's measured fp32 peak,"
+                  f" `post64s2` at {100 * small.of_peak['post64s2']:.0f} % and "
+                  f"{100 * kodak.of_peak['post64s2']:.0f} %")  # fmt: skip
+    assert _sidecar("post_filter_cost.json")["parameters"]["repeat"] == 15
     # the shipped model's card quotes the same test table
     card = _text(WEIGHTS / "unet32q.md")
     assert (f"{mine.gain_db[5]:+.2f} dB at q5, {mine.gain_db[10]:+.2f} dB at q10 and "
@@ -742,10 +758,10 @@ def test_self_ensemble(readme):
     assert table.gain_db[1] == pytest.approx(once["unet32q", 10], abs=1e-3)  # the same decoder
     _says(readme, f"`unet32q` gains {table.gain_db[1]:+.2f} dB over JPEG decoded once,")
     _says(readme, f"{table.gain_db[2]:+.2f} averaged over 2 ({table.decode_x[2]:.1f}x "
-                  f"`post64s2`'s decode time, just over the 4x asked), {table.gain_db[4]:+.2f} "
+                  f"`post64s2`'s decode time, within the 4x asked), {table.gain_db[4]:+.2f} "
                   f"over 4 ({table.decode_x[4]:.1f}x) and {table.gain_db[8]:+.2f} over 8 "
                   f"({table.decode_x[8]:.1f}x)")  # fmt: skip
-    assert 4 < table.decode_x[2] < 4.5 and table.gain_db[8] < 1.4  # "just over", "not met"
+    assert table.decode_x[2] <= 4 and table.gain_db[8] < 1.4  # "within", "not met"
     assert "7 interleaved rounds" in readme and _sidecar("post_filter_ensemble.json")[
         "parameters"]["repeat"] == 7  # fmt: skip
     assert table.gain_db.is_monotonic_increasing
