@@ -204,14 +204,16 @@ fig = figures.plot_gain_by_steps(log, "unet32q", "unet32q: validation gain again
 figures.save_figure(fig, "05_post_filter_steps")
 
 # %% [markdown]
-# The pace falls phase by phase: the curve is flattening, as every long training run's
-# does. How much is missing? A few images give a noisy answer (the gain depends on the
-# content: smooth skies gain more than foliage), so the budget is read from the gain on
-# all 100 test images that `benchmarks/post_filters.py test` measured (committed in
+# The pace fell from the first phases to the later ones and then held at about +0.05 dB
+# per doubling (the fifth phase, on larger crops, went no faster): the curve is
+# flattening, as every long training run's does. How much is missing? A few images
+# give a noisy answer (the gain depends on the content: smooth skies gain more than
+# foliage), so the budget is read from the gain on all 100 test images that
+# `benchmarks/post_filters.py test` measured (committed in
 # `reports/tables/post_filter_test.csv`), beside the gain on this notebook's images. If
 # the latest pace held, the missing gain would need this many more doublings of the
-# steps and this much more time on these cores (`steps_to_gain`; a lower bound, since
-# the pace keeps falling):
+# steps and this much more time on these cores (`steps_to_gain`; a lower bound if the
+# pace falls further):
 
 # %%
 measured = by_quality.set_index(["codec", "quality"]).gain_db["unet32q", quality]
