@@ -88,15 +88,24 @@ def test_the_codec_keeps_the_grid_of_its_jpeg(down_up, grid, image, monkeypatch)
     assert seen == [(4, grid)]
 
 
-def test_the_trade_table_measures_each_size_against_jpeg_and_decoding_once(bsds_test):
+def test_the_trade_table_measures_each_size_against_jpeg_and_decoding_once(bsds_test, monkeypatch):
+    import comp_lib.evaluate
     from comp_lib.baselines import JPEGCodec
     from comp_lib.studies.post_filters import self_ensemble_table
 
+    evaluated, evaluate = [], comp_lib.evaluate.evaluate
+
+    def counting_evaluate(coder, *args, **kwargs):
+        evaluated.append((type(coder).__name__, getattr(coder, "self_ensemble", None)))
+        return evaluate(coder, *args, **kwargs)
+
+    monkeypatch.setattr(comp_lib.evaluate, "evaluate", counting_evaluate)
     torch.manual_seed(0)
     codec = Codec(None, RecCNN(channels=8, depth=3), name="tiny").eval()
     unit = Codec(None, RecCNN(channels=8, depth=3), name="unit").eval()
     images = [(name, image[:64, :72]) for name, image in bsds_test[:2]]
     table = self_ensemble_table(codec, images, [10, 30], [1, 2], images[0][1], unit, repeat=1)
+    assert evaluated == [("JPEGCodec", None), ("Codec", 1), ("Codec", 2)]  # JPEG once
     assert codec.self_ensemble == 1  # put back
     assert list(table.self_ensemble) == [1, 1, 2, 2] and list(table.quality) == [10, 30, 10, 30]
     jpeg_psnr = np.mean([psnr(im, jpeg.decode(JPEGCodec().compress(im, 10))) for _, im in images])
