@@ -20,9 +20,10 @@
 # plain JPEG followed by a network that cleans the decoded image: a *post-filter*, the
 # paper's RecCNN without ComCNN. The bytes are JPEG's, so every decibel of the headline
 # there is the post-filter's. What makes one post-filter gain more than another on the
-# same bytes: how far it sees, knowing the quality, how long it trained, or decoding
-# more than once? And how far is the shipped one from what published deblocking CNNs of
-# its size reach (DnCNN-3: +1.4 dB over JPEG at quality 10, Zhang et al. 2017)?
+# same bytes: how far it sees, knowing the quality, how long it trained, decoding more
+# than once, or keeping to what the bytes fix for certain? And how far is the shipped one
+# from what published deblocking CNNs of its size reach (DnCNN-3: +1.4 dB over JPEG at
+# quality 10, Zhang et al. 2017)?
 #
 # ```
 # x --JPEG(quality)--> bytes --JPEG decode--> x_jpeg --post-filter(x_jpeg, table)--> x_hat
@@ -43,7 +44,8 @@
 #   `05_post_filter_by_quality.png`, `05_post_filter_film.png`, `05_post_filter_steps.png`,
 #   `05_post_filter_ensemble.png`; `reports/tables/05_post_filter_shapes.csv`,
 #   `05_post_filter_by_quality.csv`, `05_post_filter_pace.csv`,
-#   `05_post_filter_ensemble.csv`, `05_post_filter_summary.{csv,md}`.
+#   `05_post_filter_ensemble.csv`, `05_post_filter_constraint.csv`,
+#   `05_post_filter_summary.{csv,md}`.
 
 # %% tags=["parameters"]
 image_name = "102061"  # the BSDS300 test image of the crops (file stem)
@@ -67,7 +69,12 @@ from comp_lib.data import dataset_dir, load_dataset_gray, load_gray
 from comp_lib.metrics import bpp, psnr
 from comp_lib.models.conditioning import film_response
 from comp_lib.report import figures, for_people, provenance, write_csv, write_for_people
-from comp_lib.studies.post_filters import gain_by_quality, self_ensemble_table, variant_shapes
+from comp_lib.studies.post_filters import (
+    gain_by_quality,
+    quantisation_constraint_table,
+    self_ensemble_table,
+    variant_shapes,
+)
 from comp_lib.train.validation import gain_per_doubling, steps_to_gain
 from comp_lib.zoo import model_file
 
@@ -257,6 +264,30 @@ figures.save_figure(fig, "05_post_filter_ensemble")
 # %% [markdown]
 # Each doubling of the decodes buys a few hundredths of a decibel and costs twice the
 # time: a cheap gain for a decoder with time to spare, not a way to the target.
+#
+# ## 6 · What the bytes fix for certain: the quantisation intervals
+#
+# The file tells the decoder more than the table. Each coefficient of each 8x8 block was
+# coded as `k = round(c / q)`, so the original's coefficient `c` lay within half a step
+# of `k * q`: an image whose coefficients leave those intervals cannot be the original.
+# Classic deblocking (projections onto convex sets: Zakhor 1992; Yang, Galatsanos and
+# Katsaggelos 1995) alternates smoothing with clipping the coefficients back into their
+# intervals, a step that never takes a guess farther from the original. Does a trained
+# network still need it? `quantisation_constraint_table` clips `unet32q`'s output into
+# the intervals of its own file and measures how many coefficients move
+# (`moved_percent`) and what the PSNR gains.
+
+# %%
+constraint = quantisation_constraint_table(codecs["unet32q"], images, [quality])
+write_csv("05_post_filter_constraint", constraint, source)
+display(for_people(constraint))
+
+# %% [markdown]
+# Of the network's coefficients only one or two in a thousand lie outside their interval,
+# and clipping them back adds thousandths of a decibel: the network learned the
+# constraint from the data. Its remaining error lies *inside* the intervals, where the
+# bytes say nothing and only a better model of images (more training, more context)
+# helps.
 
 # %% [markdown]
 # ## The answer
@@ -276,13 +307,16 @@ figures.save_figure(fig, "05_post_filter_ensemble")
 #    gain, and the curve says what is missing: training time (a GPU's), not a new idea.
 # 4. **Decoding more than once** adds a few hundredths of a decibel per doubling of the
 #    decoding work: not a way to the target.
+# 5. **What the bytes fix** is already kept: forcing the output into the quantisation
+#    intervals of its file adds next to nothing (`projection_gain_db` below).
 
 # %%
 summary = pd.DataFrame([dict(
     images=len(images), quality=quality, gain_db=measured, gain_100_images_db=on_test,
     target_db=target_gain_db, missing_db=target_gain_db - on_test, doublings=budget["doublings"],
     more_hours_here=budget["more_hours"],
-    best_ensemble_gain_db=ensemble.ensemble_gain_db.max())])  # fmt: skip
+    best_ensemble_gain_db=ensemble.ensemble_gain_db.max(),
+    projection_gain_db=constraint.projection_gain_db.iloc[0])])  # fmt: skip
 note = (f"unet32q at quality {quality}: gain_db on the first {len(images)} BSDS300 test "
         f"images, gain_100_images_db on {where}; the budget from the latter")  # fmt: skip
 write_for_people("05_post_filter_summary", "The post-filter against DnCNN-3", summary, source, note)
@@ -304,3 +338,5 @@ display(for_people(summary))
 # 5. `steps_to_gain` assumes the latest pace holds. Fit the pace of each phase against
 #    the phase's end step (the `pace` table): if the pace keeps falling at that rate,
 #    is the target reachable at all?
+# 6. Run `quantisation_constraint_table` for `unet32q` at qualities 40, 60 and 75, where
+#    the intervals are narrow. Does clipping into them start to pay, and why there?

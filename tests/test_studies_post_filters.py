@@ -13,6 +13,7 @@ from comp_lib.models import ComCNN, MultiScaleRecCNN, RecCNN
 from comp_lib.studies.post_filters import (
     VARIANTS,
     gain_by_quality,
+    quantisation_constraint_table,
     receptive_radius,
     variant_shapes,
 )
@@ -67,3 +68,18 @@ def test_variant_shapes_measure_every_variant():
     assert shapes.radius_per_gmac.idxmax() in ("unet32", "unet32q")
     assert shapes.receptive_radius_px["unet32q"] == shapes.receptive_radius_px["unet32"]
     assert shapes.parameters["unet32q"] > shapes.parameters["unet32"]  # the table's MLP
+
+
+def test_quantisation_constraint_table_projects_each_output_into_its_files_intervals(bsds_test):
+    torch.manual_seed(0)
+    codec = Codec(None, RecCNN(channels=8, depth=3), name="noisy").eval()  # random: off-set
+    images = [(name, image[:64, :72]) for name, image in bsds_test[:2]]
+    table = quantisation_constraint_table(codec, images, [10, 50])
+    assert list(table.quality) == [10, 50]
+    expected = np.mean([psnr(im, jpeg.decode(jpeg.encode(im, 50))) for _, im in images])
+    assert table.psnr_jpeg.iloc[1] == pytest.approx(expected)
+    assert (table.moved_percent > 0).all() and (table.moved_percent <= 100).all()
+    assert (table.projection_gain_db > 0).all()  # a random network's output lies off the set
+    assert np.allclose(table.projection_gain_db, table.psnr_projected - table.psnr)
+    with pytest.raises(ValueError, match="not a post-filter"):
+        quantisation_constraint_table(Codec(ComCNN(channels=8), None), images, [10])

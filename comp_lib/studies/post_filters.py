@@ -20,7 +20,9 @@ and its decode time on one image, and ranks the variants by gain per unit of
 decode cost. :func:`self_ensemble_table` measures what the shipped post-filter gains,
 and what its decoding costs, averaged over flips and transposes of its input.
 :func:`gain_by_quality` sets shipped post-filters against JPEG on the same bytes,
-quality by quality; :func:`variant_shapes` gives each variant's size, multiply-adds per
+quality by quality; :func:`quantisation_constraint_table` asks whether a post-filter's
+output keeps to the quantisation intervals the JPEG file fixes, and what forcing it
+there adds; :func:`variant_shapes` gives each variant's size, multiply-adds per
 pixel and measured receptive field (:func:`receptive_radius`): how much context a
 network sees for what it costs.
 """
@@ -36,6 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from comp_lib.coding import Codec
 from comp_lib.train.bank import train_bank
@@ -47,6 +50,7 @@ __all__ = [
     "decode_ms",
     "gain_by_quality",
     "interleaved_decode_ms",
+    "quantisation_constraint_table",
     "receptive_radius",
     "screen",
     "screening_table",
@@ -304,6 +308,53 @@ def gain_by_quality(
     table = means.reset_index()
     table.insert(1, "quality", table.pop("setting"))
     table["gain_db"] = table.psnr - table.quality.map(means.loc["JPEG"].psnr)
+    return table
+
+
+def quantisation_constraint_table(
+    codec: Codec,
+    images: Sequence[tuple[str, np.ndarray]],
+    qualities: Sequence[int],
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Does a post-filter keep to what the JPEG bytes fix, and would forcing it help?
+
+    Every grayscale image is coded by ``codec`` at each quality; its output ``x_hat`` is
+    set beside the JPEG decode of the same payload and beside ``x_hat`` moved into the
+    file's quantisation intervals (:func:`comp_lib.jpeg.quantisation_projection`, which
+    brings no guess farther from the original).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per quality, the means over ``images`` of: ``moved_percent``, the share of
+        ``x_hat``'s 8x8 DCT coefficients outside their interval (in %); ``psnr_jpeg``,
+        ``psnr`` (``x_hat``'s) and ``psnr_projected``; and ``projection_gain_db``, the
+        last minus ``psnr``.
+
+    Raises
+    ------
+    ValueError
+        For a down/up model (ComCNN in front: its bytes are not JPEG's of the image).
+    """
+    from comp_lib import jpeg
+    from comp_lib.coding.bitstream import parse_header
+    from comp_lib.metrics import psnr
+
+    _check_post_filter(codec.name, codec)
+    rows = []
+    for _, image in tqdm(images, desc="quantisation intervals", disable=not progress):
+        for quality in qualities:
+            data = codec.compress(image, quality)
+            payload = parse_header(data, codec.max_pixels)["payload"]
+            decoded, table = jpeg.decode(payload), jpeg.read_quant_tables(payload)[0]
+            x_hat = codec.decompress(data)
+            projected, moved = jpeg.quantisation_projection(x_hat, decoded, table)
+            rows.append(dict(quality=quality, moved_percent=100.0 * moved,
+                             psnr_jpeg=psnr(image, decoded), psnr=psnr(image, x_hat),
+                             psnr_projected=psnr(image, projected)))  # fmt: skip
+    table = pd.DataFrame(rows).groupby("quality", as_index=False).mean()
+    table["projection_gain_db"] = table.psnr_projected - table.psnr
     return table
 
 
