@@ -787,3 +787,13 @@ def test_self_ensemble(readme):
     assert "7 interleaved rounds" in readme and _sidecar("post_filter_ensemble.json")[
         "parameters"]["repeat"] == 7  # fmt: skip
     assert table.gain_db.is_monotonic_increasing
+
+
+def test_quantisation_intervals(readme):
+    table = _table("post_filter_constraint.csv").set_index("quality")
+    qualities = [5, 10, 20, 40, 75]
+    assert list(table.index) == qualities
+    moved = " / ".join(f"{table.moved_percent[q]:.2f}" for q in qualities)
+    gains = " / ".join(f"{table.projection_gain_db[q]:+.3f}" for q in qualities)
+    _says(readme, f"leaves {moved} % of its coefficients outside at q5 / q10 / q20 / q40 / q75")
+    _says(readme, f"clipping them back adds {gains} dB")
