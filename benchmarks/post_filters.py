@@ -239,7 +239,7 @@ def run_constraint(args) -> None:
 The {len(images)} BSDS300 test images in grayscale at native size, coded by JPEG at the
 inner quality and decoded by `{codec.name}`. Each 8x8 block's coefficient was coded as
 `k = round(c / q)`, so the original's lay within half a step of `k * q`;
-`comp_lib.jpeg.quantisation_projection` clips the output's coefficients into those
+`comp_lib.dct.quantisation_projection` clips the output's coefficients into those
 intervals (the projection onto the images the file allows: it brings no guess farther from
 the original, up to libjpeg's integer DCT and the rounding to 8 bits). `moved_percent`: the
 share of the output's coefficients outside their interval; `psnr_jpeg`, `psnr` (the

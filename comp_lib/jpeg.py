@@ -46,7 +46,6 @@ comes to real libjpeg decodes (``reports/tables/diffjpeg_agreement.md``).
 from __future__ import annotations
 
 import io
-import math
 import numbers
 import struct
 import warnings
@@ -56,14 +55,14 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
+from comp_lib.dct import block_dct, block_idct, dct_matrix
+
 __all__ = [
     "OPTIMIZE",
     "QUALITY_RANGE",
     "CHROMA_TABLE",
     "LUMA_TABLE",
     "DiffJPEG",
-    "block_dct",
-    "block_idct",
     "check_quality",
     "decode",
     "decode_ycbcr",
@@ -73,7 +72,6 @@ __all__ = [
     "rgb_to_ycbcr",
     "ycbcr_to_rgb",
     "quant_table",
-    "quantisation_projection",
     "read_quant_tables",
     "quality_for_bpp",
     "roundtrip",
@@ -441,98 +439,6 @@ def diff_round(x: torch.Tensor, rounding: str = "ste") -> torch.Tensor:
     raise ValueError(f"rounding must be 'ste', 'cubic' or 'hard', got {rounding!r}")
 
 
-def _dct_matrix(dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    n = torch.arange(8, dtype=torch.float64)
-    k = n[:, None]
-    d = torch.cos((2 * n[None, :] + 1) * k * math.pi / 16) * math.sqrt(2 / 8)
-    d[0] /= math.sqrt(2)
-    return d.to(dtype)
-
-
-def block_dct(y: torch.Tensor, dct: torch.Tensor | None = None) -> torch.Tensor:
-    """JPEG's forward transform: ``(N, 1, H, W)`` level-shifted pixels -> ``(N, Hb, Wb, 8, 8)``.
-
-    The image is padded to whole 8x8 blocks by edge replication, as libjpeg pads it,
-    and each block goes through the orthonormal 8x8 DCT-II, JPEG's FDCT (ITU-T T.81,
-    A.3.3); ``Hb, Wb`` are the block rows and columns. ``dct``: the 8x8 matrix to use
-    (default: computed in ``y``'s dtype).
-    """
-    dct = _dct_matrix(y.dtype).to(y.device) if dct is None else dct
-    n, _, h, w = y.shape
-    pad_h, pad_w = -h % 8, -w % 8
-    if pad_h or pad_w:
-        y = nn.functional.pad(y, (0, pad_w, 0, pad_h), mode="replicate")
-    hb, wb = (h + pad_h) // 8, (w + pad_w) // 8
-    blocks = y.reshape(n, hb, 8, wb, 8).permute(0, 1, 3, 2, 4)
-    return dct @ blocks @ dct.T
-
-
-def block_idct(
-    coef: torch.Tensor, size: tuple[int, int], dct: torch.Tensor | None = None
-) -> torch.Tensor:
-    """The inverse of :func:`block_dct`: ``(N, Hb, Wb, 8, 8)`` -> ``(N, 1, H, W)``.
-
-    The blocks are cropped to ``size``, ``(H, W)``: the padding :func:`block_dct` added.
-    """
-    dct = _dct_matrix(coef.dtype).to(coef.device) if dct is None else dct
-    n, hb, wb = coef.shape[:3]
-    blocks = dct.T @ coef @ dct
-    return blocks.permute(0, 1, 3, 2, 4).reshape(n, 1, hb * 8, wb * 8)[..., : size[0], : size[1]]
-
-
-def quantisation_projection(
-    x_hat: np.ndarray, decoded: np.ndarray, table: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """Move a guess of a JPEG file's image into the set of images the file allows.
-
-    What a JPEG decoder knows for certain: each 8x8 block's DCT coefficient ``c`` was
-    coded as ``k = round(c / q)``, ``q`` its step in the quantisation table, so the
-    original's ``c`` lies in ``[(k - 1/2) q, (k + 1/2) q]``. Clipping every coefficient
-    of ``x_hat`` into its interval is the projection onto that set (convex, and holding
-    the original), so it brings ``x_hat`` no farther from the original: the
-    quantisation-constraint step of the classic POCS deblocking (Zakhor 1992; Yang,
-    Galatsanos and Katsaggelos 1995), up to libjpeg's integer DCT, the edge blocks'
-    padding and the rounding back to 8 bits.
-
-    The indices ``k`` are recovered from ``decoded``, the JPEG decoder's output, as
-    ``round(DCT(decoded - 128) / q)``: exact while the decoder's rounding to 8 bits and
-    its clipping to 0..255 move no coefficient by half a step, which holds for the
-    coarse steps where deblocking matters (every step of quality <= 90's table is at
-    least 2) and can fail where a block saturates.
-
-    Parameters
-    ----------
-    x_hat : numpy.ndarray
-        ``(H, W)`` ``uint8`` grayscale guess (a post-filter's output).
-    decoded : numpy.ndarray
-        ``(H, W)`` ``uint8``: the same file decoded by JPEG.
-    table : numpy.ndarray
-        The file's ``(8, 8)`` quantisation table in natural order
-        (:func:`read_quant_tables`).
-
-    Returns
-    -------
-    projected : numpy.ndarray
-        ``(H, W)`` ``uint8``: ``x_hat`` with every coefficient in its interval, rounded.
-    moved : float
-        The fraction of ``x_hat``'s coefficients that lay outside their interval.
-    """
-    x_hat, decoded = check_image(x_hat), check_image(decoded)
-    if x_hat.shape != decoded.shape:
-        raise ValueError(f"x_hat is {x_hat.shape} but decoded is {decoded.shape}")
-    step = torch.as_tensor(np.asarray(table, dtype=np.float64))
-    if step.shape != (8, 8) or not bool((step >= 1).all()):
-        raise ValueError(f"table must be (8, 8) steps >= 1, got shape {tuple(step.shape)}: {table}")
-    pixels = torch.from_numpy(np.stack([x_hat, decoded])).to(torch.float64)[:, None] - 128.0
-    coef = block_dct(pixels)
-    k = torch.round(coef[1] / step)
-    low, high = (k - 0.5) * step, (k + 0.5) * step
-    clipped = torch.minimum(torch.maximum(coef[0], low), high)
-    moved = float((clipped != coef[0]).double().mean())
-    out = block_idct(clipped[None], x_hat.shape)[0, 0] + 128.0
-    return np.clip(np.round(out.numpy()), 0, 255).astype(np.uint8), moved
-
-
 class DiffJPEG(nn.Module):
     """Differentiable approximation of baseline grayscale JPEG (encode + decode).
 
@@ -557,7 +463,7 @@ class DiffJPEG(nn.Module):
         self.quality = check_quality(quality)
         diff_round(torch.zeros(1), rounding)  # validates the name
         self.rounding = rounding
-        self.register_buffer("dct", _dct_matrix(), persistent=False)
+        self.register_buffer("dct", dct_matrix(), persistent=False)
 
     def forward(self, x: torch.Tensor, quality: int | None = None) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 1:

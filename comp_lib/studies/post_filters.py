@@ -321,7 +321,7 @@ def quantisation_constraint_table(
 
     Every grayscale image is coded by ``codec`` at each quality; its output ``x_hat`` is
     set beside the JPEG decode of the same payload and beside ``x_hat`` moved into the
-    file's quantisation intervals (:func:`comp_lib.jpeg.quantisation_projection`, which
+    file's quantisation intervals (:func:`comp_lib.dct.quantisation_projection`, which
     brings no guess farther from the original).
 
     Returns
@@ -339,6 +339,7 @@ def quantisation_constraint_table(
     """
     from comp_lib import jpeg
     from comp_lib.coding.bitstream import parse_header
+    from comp_lib.dct import quantisation_projection
     from comp_lib.metrics import psnr
 
     _check_post_filter(codec.name, codec)
@@ -349,7 +350,7 @@ def quantisation_constraint_table(
             payload = parse_header(data, codec.max_pixels)["payload"]
             decoded, table = jpeg.decode(payload), jpeg.read_quant_tables(payload)[0]
             x_hat = codec.decompress(data)
-            projected, moved = jpeg.quantisation_projection(x_hat, decoded, table)
+            projected, moved = quantisation_projection(x_hat, decoded, table)
             rows.append(dict(quality=quality, moved_percent=100.0 * moved,
                              psnr_jpeg=psnr(image, decoded), psnr=psnr(image, x_hat),
                              psnr_projected=psnr(image, projected)))  # fmt: skip
