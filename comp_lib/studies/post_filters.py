@@ -243,27 +243,17 @@ def self_ensemble_table(
         names = {f"{codec.name} x{n}": n for n in sizes}
         found = gain_by_quality({name: decoders[n] for name, n in names.items()},
                                 images, qualities, True)  # fmt: skip
-        found = found[found.codec != "JPEG"]
-        for m in found.sort_values(["codec", "quality"], key=_size_key(names)).itertuples():
-            n = names[m.codec]
-            rows.append(dict(model=codec.name, self_ensemble=n, quality=m.quality, bpp=m.bpp,
+        found = found[found.codec != "JPEG"].assign(n=lambda t: t.codec.map(names))
+        for m in found.sort_values(["n", "quality"]).itertuples():
+            rows.append(dict(model=codec.name, self_ensemble=m.n, quality=m.quality, bpp=m.bpp,
                              psnr=m.psnr, ssim=m.ssim, gain_db=m.gain_db,
-                             decode_ms=ms[n], decode_x=ms[n] / ms["unit"]))  # fmt: skip
+                             decode_ms=ms[m.n], decode_x=ms[m.n] / ms["unit"]))  # fmt: skip
     finally:
         codec.self_ensemble = before
     table = pd.DataFrame(rows)
     first = table[table.self_ensemble == sizes[0]].set_index("quality").psnr
     table.insert(7, "ensemble_gain_db", table.psnr - table.quality.map(first))
     return table
-
-
-def _size_key(names: Mapping[str, int]):
-    """Sort key putting a table's ``codec`` column in ensemble-size order."""
-
-    def key(column: pd.Series) -> pd.Series:
-        return column.map(names) if column.name == "codec" else column
-
-    return key
 
 
 def _check_post_filter(name: str, codec: Codec) -> None:
