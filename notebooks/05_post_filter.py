@@ -211,9 +211,10 @@ fig = figures.plot_gain_by_steps(log, "unet32q", "unet32q: validation gain again
 figures.save_figure(fig, "05_post_filter_steps")
 
 # %% [markdown]
-# The pace fell from the first phases to the later ones and then held at about +0.05 dB
-# per doubling (the fifth phase, on larger crops, went no faster): the curve is
-# flattening, as every long training run's does. How much is missing? A few images
+# The pace fell over the phases: about +0.08 dB per doubling at first, +0.05 in the
+# middle phases (the fifth, on larger crops, went no faster), about +0.02 in the sixth,
+# a long run at a low learning rate. The curve is flattening, as every long training
+# run's does. How much is missing? A few images
 # give a noisy answer (the gain depends on the content: smooth skies gain more than
 # foliage), so the budget is read from the gain on all 100 test images that
 # `benchmarks/post_filters.py test` measured (committed in
@@ -304,7 +305,10 @@ display(for_people(constraint))
 #    slowly: the table below gives the shipped model's gain at quality 10, on these images
 #    and on all 100 test images, against DnCNN-3's published +1.4 dB, and the CPU time
 #    the rest would take at the latest pace. Here the study stands short of the published
-#    gain, and the curve says what is missing: training time (a GPU's), not a new idea.
+#    gain, and the curve says that training time alone is a slow way to it: at the latest
+#    pace the rest costs tens of times the steps so far, more than a GPU's few minutes
+#    would buy unless larger batches change the pace (not measured here). A wider
+#    network, within the decode budget, is the untried way.
 # 4. **Decoding more than once** adds a few hundredths of a decibel per doubling of the
 #    decoding work: not a way to the target.
 # 5. **What the bytes fix** is already kept: forcing the output into the quantisation
