@@ -13,6 +13,7 @@ from comp_lib.models import (
     MultiScaleRecCNN,
     RecCNN,
     build_reconstruction,
+    with_blocks,
     with_quality,
 )
 from comp_lib.models.conditioning import (
@@ -77,6 +78,33 @@ def test_quality_awareness_starts_as_the_network_without_it(net):
     with pytest.raises(ValueError, match="quantisation table"):
         aware(x)
     assert build_reconstruction(aware.config).quality_aware
+
+
+@pytest.mark.parametrize("aware", [False, True], ids=["plain", "quality-aware"])
+def test_a_deeper_copy_starts_as_the_network_it_grew_from(aware):
+    net = _perturb(MultiScaleRecCNN(channels=4, scales=3, blocks=1, quality_aware=aware))
+    deeper = with_blocks(net, 3).eval()
+    assert deeper.config["blocks"] == 3 and net.config["blocks"] == 1
+    assert build_reconstruction(deeper.config).quality_aware == aware
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(deeper) > count(net)
+    x = torch.rand(2, 1, 40, 48)
+    tables = [jpeg.quant_table(q) for q in (5, 40)] if aware else [None]
+    with torch.no_grad():  # the conditioning was perturbed: its rows must land in place
+        for table in tables:
+            assert torch.equal(deeper(x, table), net(x, table))
+    # the new blocks learn: their second convolution gets a gradient from the start
+    deeper(x, tables[0]).square().sum().backward()
+    new = [deeper.encoder[0][1], deeper.encoder[2][2], deeper.decoder[1][1]]
+    assert all(float(block.conv2.weight.grad.abs().sum()) > 0 for block in new)
+    with torch.no_grad():  # and once they have, they change the output
+        deeper.decoder[0][2].conv2.weight.add_(0.05)
+        assert not torch.allclose(deeper(x, tables[0]), net(x, tables[0]))
+    assert torch.equal(with_blocks(net, 1)(x, tables[0]), net(x, tables[0]))  # a plain copy
+    with pytest.raises(ValueError, match="at least the network's own 1, got 0"):
+        with_blocks(net, 0)
+    with pytest.raises(ValueError, match="only a multi-scale network gains blocks"):
+        with_blocks(RecCNN(channels=8, depth=4, shuffle=2), 2)
 
 
 @pytest.mark.parametrize("bias", [False, True])

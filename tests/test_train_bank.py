@@ -17,6 +17,7 @@ from comp_lib import jpeg, zoo
 from comp_lib.coding import Codec
 from comp_lib.coding.checkpoint import read_checkpoint, write_checkpoint
 from comp_lib.metrics import to_uint8
+from comp_lib.models import MultiScaleRecCNN
 from comp_lib.train import Loop
 from comp_lib.train.bank import (
     BankConfig,
@@ -200,6 +201,31 @@ def test_post_filter_variants_train_on_the_bank(tmp_path, crops, settings):
     assert best.quality_aware == config.quality_aware
     assert best.metadata["training"].get("arch", "reccnn") == config.arch
     assert best.decompress(best.compress(crops[2], 10)).shape == crops[2].shape
+
+
+def test_a_started_multi_scale_network_grows_blocks_and_trains_on(tmp_path, crops):
+    """``grow_blocks``: the run starts deeper but decodes as the started model, then trains."""
+    with pytest.raises(ValueError, match="grow_blocks deepens a started model"):
+        BankConfig(grow_blocks=3)
+    net = MultiScaleRecCNN(channels=4, scales=3, blocks=1, quality_aware=True)
+    with torch.no_grad():  # a started model that has learned something, conditioning included
+        for p in net.parameters():
+            p.add_(0.02 * torch.randn(p.shape, generator=torch.Generator().manual_seed(0)))
+    started = Codec(None, net, name="small")
+    path = started.save(tmp_path / "small.pt")
+    config = BankConfig(qualities=[5, 20], val_quality=[10], epochs=1, steps=2, batch=4,
+                        patch=32, init=str(path), grow_blocks=2)  # fmt: skip
+    assert config.to_dict()["grow_blocks"] == 2 and "grow_blocks" not in BankConfig().to_dict()
+    source = BankSource(config, crops[:2], [("v", crops[2])], "deeper", device="cpu")
+    assert source.codec.reccnn.config["blocks"] == 2
+    data = started.compress(crops[2], 10)
+    assert np.array_equal(started.decompress(data),
+                          source.codec.decompress(data, check_model=False))  # fmt: skip
+    log = Loop(source, tmp_path / "run").fit(progress=False)
+    assert list(log.step) == [0, 2] and log.loss_rec.iloc[1] > 0
+    best = Codec.load(tmp_path / "run" / "best.pt")
+    assert best.reccnn.config["blocks"] == 2 and best.quality_aware
+    assert best.metadata["training"]["grow_blocks"] == 2
 
 
 def test_the_learning_rate_warms_up_over_the_first_steps(tmp_path, crops):

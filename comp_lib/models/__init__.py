@@ -28,6 +28,7 @@ from comp_lib.models.reccnn import RecCNN
 from comp_lib.models.reconstruction import (
     RECONSTRUCTION_NETWORKS,
     build_reconstruction,
+    with_blocks,
     with_quality,
 )
 from comp_lib.models.resample import downsample, upsample
@@ -41,5 +42,6 @@ __all__ = [
     "build_reconstruction",
     "downsample",
     "upsample",
+    "with_blocks",
     "with_quality",
 ]

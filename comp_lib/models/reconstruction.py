@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
 
 from comp_lib.models.multiscale import MultiScaleRecCNN
 from comp_lib.models.reccnn import RecCNN
 
-__all__ = ["RECONSTRUCTION_NETWORKS", "build_reconstruction", "with_quality"]
+__all__ = ["RECONSTRUCTION_NETWORKS", "build_reconstruction", "with_blocks", "with_quality"]
 
 #: ``config["arch"]`` -> class (``RecCNN`` when the key is absent).
 RECONSTRUCTION_NETWORKS = {"reccnn": RecCNN, "multiscale": MultiScaleRecCNN}
@@ -55,3 +56,58 @@ def with_quality(net: nn.Module) -> nn.Module:
     if unexpected or any(not k.startswith("film.") for k in missing):
         raise ValueError(f"weights do not carry over: missing {missing}, unexpected {unexpected}")
     return aware
+
+
+def with_blocks(net: nn.Module, blocks: int) -> nn.Module:
+    """A deeper copy of a multi-scale ``net`` that computes exactly what ``net`` computes.
+
+    Each scale and side gets ``blocks`` residual blocks instead of ``net``'s: its own
+    first, then new ones whose second convolution is zero, so that each adds nothing to
+    its input (their conditioning, if any, starts at zero too). Training then goes on
+    from ``net``'s function with more capacity (progressive growing; the residual blocks
+    of :class:`~comp_lib.models.MultiScaleRecCNN` give a new layer a path around it,
+    which a plain stack has not). The multiply-adds grow with the blocks.
+
+    Raises
+    ------
+    ValueError
+        For a network that is not multi-scale, or ``blocks`` below its own.
+    """
+    if net.config.get("arch") != "multiscale":
+        raise ValueError(f"only a multi-scale network gains blocks, not {net.description!r}")
+    have = int(net.config["blocks"])
+    if int(blocks) < have:
+        raise ValueError(f"blocks must be at least the network's own {have}, got {blocks}")
+    deeper = build_reconstruction(dict(net.config, blocks=int(blocks)))
+    with torch.no_grad():
+        for part in ("head", "tail", "down", "up"):
+            getattr(deeper, part).load_state_dict(getattr(net, part).state_dict())
+        for old_side, new_side in ((net.encoder, deeper.encoder), (net.decoder, deeper.decoder)):
+            for old_stage, new_stage in zip(old_side, new_side, strict=True):
+                for b, block in enumerate(new_stage):
+                    if b < have:
+                        block.load_state_dict(old_stage[b].state_dict())
+                    else:
+                        block.conv2.weight.zero_()
+        if net.film is not None:
+            deeper.film.mlp.load_state_dict(net.film.mlp.state_dict())
+            deeper.film.out.weight.zero_()
+            deeper.film.out.bias.zero_()
+            new_rows = _film_rows(deeper)
+            for layer, rows in _film_rows(net).items():  # each old layer's (gamma, beta)
+                deeper.film.out.weight[new_rows[layer]] = net.film.out.weight[rows]
+                deeper.film.out.bias[new_rows[layer]] = net.film.out.bias[rows]
+    return deeper
+
+
+def _film_rows(net: MultiScaleRecCNN) -> dict[tuple[str, int, int], slice]:
+    """``(side, scale, block)`` -> the rows of ``net.film.out`` that give its (gamma, beta),
+    in the order :meth:`MultiScaleRecCNN.forward` applies them."""
+    scales, blocks = net.config["scales"], net.config["blocks"]
+    layers = [("encoder", s, b) for s in range(scales) for b in range(blocks)]
+    layers += [("decoder", s, b) for s in reversed(range(scales - 1)) for b in range(blocks)]
+    rows, start = {}, 0
+    for layer, channels in zip(layers, net.film.channels, strict=True):
+        rows[layer] = slice(start, start + 2 * channels)
+        start += 2 * channels
+    return rows

@@ -47,7 +47,7 @@ from comp_lib.coding import Codec
 from comp_lib.config import cpu_threads
 from comp_lib.config import device as default_device
 from comp_lib.files import atomic_write
-from comp_lib.models import upsample, with_quality
+from comp_lib.models import upsample, with_blocks, with_quality
 from comp_lib.train import distributed
 from comp_lib.train.config import BankConfig, add_flags
 from comp_lib.train.loop import Loop, Source
@@ -287,6 +287,9 @@ class BankSource(Source):
             codec = Codec.load(config.init)
             if config.quality_aware:  # the same function as the started model, until it trains
                 codec = Codec(codec.comcnn, with_quality(codec.reccnn), name=codec.name)
+            if config.grow_blocks:  # deeper, the same function until it trains
+                codec = Codec(codec.comcnn, with_blocks(codec.reccnn, config.grow_blocks),
+                              name=codec.name)  # fmt: skip
         else:
             codec = Codec(None, config.network())  # starts as JPEG alone
         self.name, self.keeps_start = name, bool(config.init)  # a fine-tuning run may keep it

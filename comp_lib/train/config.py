@@ -222,6 +222,10 @@ class BankConfig:
         Condition the network on the JPEG quantisation table: one model for every quality.
         With ``init``, the started model gains the conditioning, initialised to change
         nothing (:func:`comp_lib.models.with_quality`).
+    grow_blocks : int
+        With ``init``, deepen a started multi-scale network to this many residual blocks
+        per scale and side, the new ones starting as the identity (0: keep its own; see
+        :func:`comp_lib.models.with_blocks`).
     precision : {"fp32", "bf16"}
         Arithmetic of training: bf16 autocast is fast on GPUs.
     seed : int
@@ -246,6 +250,7 @@ class BankConfig:
     scales: int = 4
     blocks: int = 2
     quality_aware: bool = False
+    grow_blocks: int = 0
     precision: str = "fp32"
     seed: int = 0
 
@@ -261,6 +266,11 @@ class BankConfig:
             raise ValueError("give steps > 0 or a time budget budget_s > 0")
         self.qualities = [jpeg.check_quality(q) for q in self.qualities]
         self.val_quality = [jpeg.check_quality(q) for q in self.val_quality]
+        if self.grow_blocks < 0 or (self.grow_blocks and self.init is None):
+            raise ValueError(
+                "grow_blocks deepens a started model: give init and a count >= 0, got "
+                f"grow_blocks={self.grow_blocks}, init={self.init!r}"
+            )
         if self.init is not None:
             given = [k for k in FRESH_NETWORK if getattr(self, k) != _DEFAULTS[k]]
             if given:
@@ -270,7 +280,7 @@ class BankConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         defaults = {"warmup": 0, "arch": "reccnn", "scales": 4, "blocks": 2,
-                    "quality_aware": False}  # fmt: skip
+                    "quality_aware": False, "grow_blocks": 0}  # fmt: skip
         for key, value in defaults.items():  # stored only when set: older runs resume as they were
             if d[key] == value:
                 d.pop(key)
