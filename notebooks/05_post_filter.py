@@ -307,8 +307,9 @@ display(for_people(constraint))
 #    the rest would take at the latest pace. Here the study stands short of the published
 #    gain, and the curve says that training time alone is a slow way to it: at the latest
 #    pace the rest costs tens of times the steps so far, more than a GPU's few minutes
-#    would buy unless larger batches change the pace (not measured here). A wider
-#    network, within the decode budget, is the untried way.
+#    would buy unless larger batches change the pace (not measured here). A larger
+#    network within the decode budget is the untried way (`--grow-blocks` starts a
+#    deeper U-Net from this one, computing what it computed).
 # 4. **Decoding more than once** adds a few hundredths of a decibel per doubling of the
 #    decoding work: not a way to the target.
 # 5. **What the bytes fix** is already kept: forcing the output into the quantisation
