@@ -276,7 +276,7 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     _says(readme, f"the committed tables give one decode {once_x:.2f}x and {small:.2f}x")
     ms = re.search(r"'best': ([0-9.]+)", note).group(1)
     _says(readme, f"mean decode time per image over every rung, {float(ms):.0f} ms")
-    _says(readme, f"decoded so after the fifth training phase: {x2:.2f} %")
+    _says(readme, f"decoded so after the sixth training phase: {x2:.2f} %")
 
 
 def test_the_post_filter_lesson(readme):
