@@ -812,3 +812,13 @@ def test_quantisation_intervals(readme):
     gains = " / ".join(f"{table.projection_gain_db[q]:+.3f}" for q in qualities)
     _says(readme, f"leaves {moved} % of its coefficients outside at q5 / q10 / q20 / q40 / q75")
     _says(readme, f"clipping them back adds {gains} dB")
+
+
+def test_growing_the_u_net(readme):
+    """`--grow-blocks 3`: the multiply-adds of unet32q deepened from 2 to 3 blocks."""
+    from comp_lib.models import with_blocks
+    from comp_lib.studies.ablations.runs import macs_per_pixel
+
+    net = Codec.load("unet32q").reccnn
+    ratio = macs_per_pixel(with_blocks(net, 3)) / macs_per_pixel(net)
+    _says(readme, f"3 instead of `unet32q`'s 2 costs about {ratio:.1f}x its multiply-adds")

@@ -115,9 +115,18 @@ class MultiScaleRecCNN(nn.Module):
         for block in self.modules():  # residual branches start small: a deep stack stays stable
             if isinstance(block, _ResBlock):
                 block.conv2.weight.data.mul_(0.1)
-        per_block = [widths[s] for s in range(scales) for _ in range(blocks)]
-        per_block += [widths[s] for s in reversed(range(scales - 1)) for _ in range(blocks)]
+        per_block = [widths[s] for _, s, _ in self.blocks_in_order]
         self.film = QualityFiLM(per_block) if quality_aware else None
+
+    @property
+    def blocks_in_order(self) -> list[tuple[str, int, int]]:
+        """``(side, scale, block)`` of every residual block, in the order :meth:`forward`
+        runs them (and :attr:`film` conditions them): ``self.<side>[scale][block]``."""
+        scales, blocks = self.config["scales"], self.config["blocks"]
+        order = [("encoder", s, b) for s in range(scales) for b in range(blocks)]
+        return order + [
+            ("decoder", s, b) for s in reversed(range(scales - 1)) for b in range(blocks)
+        ]
 
     @property
     def align(self) -> int:

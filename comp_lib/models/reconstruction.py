@@ -79,35 +79,30 @@ def with_blocks(net: nn.Module, blocks: int) -> nn.Module:
     if int(blocks) < have:
         raise ValueError(f"blocks must be at least the network's own {have}, got {blocks}")
     deeper = build_reconstruction(dict(net.config, blocks=int(blocks)))
+    # every weight but the conditioning's output layer keeps its name: block b < have of
+    # each stage is the old block b
+    kept = {k: v for k, v in net.state_dict().items() if not k.startswith("film.out.")}
+    _, unexpected = deeper.load_state_dict(kept, strict=False)  # missing: the new blocks
+    if unexpected:
+        raise ValueError(f"weights do not carry over: unexpected {unexpected}")
     with torch.no_grad():
-        for part in ("head", "tail", "down", "up"):
-            getattr(deeper, part).load_state_dict(getattr(net, part).state_dict())
-        for old_side, new_side in ((net.encoder, deeper.encoder), (net.decoder, deeper.decoder)):
-            for old_stage, new_stage in zip(old_side, new_side, strict=True):
-                for b, block in enumerate(new_stage):
-                    if b < have:
-                        block.load_state_dict(old_stage[b].state_dict())
-                    else:
-                        block.conv2.weight.zero_()
+        for side, scale, b in deeper.blocks_in_order:
+            if b >= have:
+                getattr(deeper, side)[scale][b].conv2.weight.zero_()  # adds nothing
         if net.film is not None:
-            deeper.film.mlp.load_state_dict(net.film.mlp.state_dict())
             deeper.film.out.weight.zero_()
             deeper.film.out.bias.zero_()
             new_rows = _film_rows(deeper)
-            for layer, rows in _film_rows(net).items():  # each old layer's (gamma, beta)
-                deeper.film.out.weight[new_rows[layer]] = net.film.out.weight[rows]
-                deeper.film.out.bias[new_rows[layer]] = net.film.out.bias[rows]
+            for block, rows in _film_rows(net).items():  # each old block's (gamma, beta)
+                deeper.film.out.weight[new_rows[block]] = net.film.out.weight[rows]
+                deeper.film.out.bias[new_rows[block]] = net.film.out.bias[rows]
     return deeper
 
 
 def _film_rows(net: MultiScaleRecCNN) -> dict[tuple[str, int, int], slice]:
-    """``(side, scale, block)`` -> the rows of ``net.film.out`` that give its (gamma, beta),
-    in the order :meth:`MultiScaleRecCNN.forward` applies them."""
-    scales, blocks = net.config["scales"], net.config["blocks"]
-    layers = [("encoder", s, b) for s in range(scales) for b in range(blocks)]
-    layers += [("decoder", s, b) for s in reversed(range(scales - 1)) for b in range(blocks)]
+    """``(side, scale, block)`` -> the rows of ``net.film.out`` that give its (gamma, beta)."""
     rows, start = {}, 0
-    for layer, channels in zip(layers, net.film.channels, strict=True):
-        rows[layer] = slice(start, start + 2 * channels)
+    for block, channels in zip(net.blocks_in_order, net.film.channels, strict=True):
+        rows[block] = slice(start, start + 2 * channels)
         start += 2 * channels
     return rows
