@@ -35,7 +35,8 @@ model's ``<name>.log.csv``. Writes ``reports/tables/post_filter_long_log.csv``,
 ``reports/tables/post_filter_long_pace.csv`` (each phase's gain per doubling of the
 steps), ``reports/figures/post_filter_long.png`` (against wall time) and
 ``reports/figures/post_filter_long_steps.png`` (against the steps, log2 axis: a constant
-gain per doubling is a straight line).
+gain per doubling is a straight line). ``--table STEM`` writes under another stem, e.g.
+``post_filter_grown`` for ``unet32q3`` (``unet32q`` deepened to 3 blocks and trained on).
 
 Usage::
 
@@ -45,6 +46,8 @@ Usage::
     python benchmarks/post_filters.py ensemble --model unet32q --sizes 1 2 8 --qualities 10
     python benchmarks/post_filters.py constraint --model unet32q --qualities 5 10 20 40 75
     python benchmarks/post_filters.py curve --model unet32q
+    python benchmarks/post_filters.py curve --model unet32q3 --table post_filter_grown \
+        --label "U-Net, 3 blocks (unet32q deepened)"
 """
 
 from __future__ import annotations
@@ -267,7 +270,8 @@ def run_curve(args) -> None:
         training = Codec.load(args.model).metadata["training"]
     log = pd.read_csv(log_file)
     minutes = log.seconds.sum() / 60
-    print(write_csv(log, "post_filter_long_log", dict(model=args.model, log=log_file.name)))
+    meta = dict(model=args.model, log=log_file.name)
+    print(write_csv(log, f"{args.table}_log", meta))
     name = Path(args.model).name.removesuffix(".pt")
     qualities = ", ".join(map(str, training["val_quality"]))
     fig = figures.plot_gain_over_time(
@@ -275,14 +279,14 @@ def run_curve(args) -> None:
         f"{name}: validation gain at qualities {qualities} over {minutes:.0f} minutes "
         "of training (above 0 dB: beats JPEG at equal rate)",
     )  # fmt: skip
-    print(figures.save_figure(fig, "post_filter_long"))
+    print(figures.save_figure(fig, args.table))
     pace = gain_per_doubling(log)
-    print(write_csv(pace, "post_filter_long_pace", dict(model=args.model, log=log_file.name)))
+    print(write_csv(pace, f"{args.table}_pace", meta))
     fig = figures.plot_gain_by_steps(
         log, name, f"{name}: validation gain at qualities {qualities} against the steps; "
         "the dashed segments give each phase's pace"
     )  # fmt: skip
-    print(figures.save_figure(fig, "post_filter_long_steps"))
+    print(figures.save_figure(fig, f"{args.table}_steps"))
     shown = log[["epoch", "step", "lr", "val_gain_db", "seconds"]]
     print(shown.to_string(index=False, formatters={"lr": "{:.2e}".format,
                                                    "val_gain_db": "{:+.3f}".format}))  # fmt: skip
@@ -340,6 +344,8 @@ def main() -> None:
     k.add_argument("--model", default="unet32q",
                    help="a shipped model (its .log.csv) or a run folder (its log.csv)")  # fmt: skip
     k.add_argument("--label", default=VARIANTS["unet32q"][0], help="what it is, for the legend")
+    k.add_argument("--table", default="post_filter_long",
+                   help="stem of the tables (_log, _pace) and figures (, _steps)")  # fmt: skip
     args = parser.parse_args()
     run = {"screen": run_screen, "cost": run_cost, "test": run_test,
            "ensemble": run_ensemble, "constraint": run_constraint,
