@@ -822,3 +822,40 @@ def test_growing_the_u_net(readme):
     net = Codec.load("unet32q").reccnn
     ratio = macs_per_pixel(with_blocks(net, 3)) / macs_per_pixel(net)
     _says(readme, f"3 instead of `unet32q`'s 2 costs about {ratio:.1f}x its multiply-adds")
+
+
+def test_the_grown_u_net(readme):
+    """`unet32q3`: unet32q deepened to 3 blocks, trained on as a seventh phase."""
+    log = pd.read_csv(WEIGHTS / "unet32q3.log.csv")
+    earlier = pd.read_csv(WEIGHTS / "unet32q.log.csv")
+    pd.testing.assert_frame_equal(log.iloc[: len(earlier)], earlier)  # phases 1-6 are unet32q's
+    pd.testing.assert_frame_equal(_table("post_filter_grown_log.csv"), log)
+    pace = gain_per_doubling(log).set_index("phase")
+    assert list(pace.index) == list(range(1, 8))
+    pd.testing.assert_frame_equal(_table("post_filter_grown_pace.csv").set_index("phase"), pace)
+    six, seven = pace.loc[6], pace.loc[7]
+    gained = {p: pace.end_gain_db[p] - pace.start_gain_db[p] for p in (6, 7)}
+    _says(readme, f"{seven.minutes:.0f} minutes ({int(seven.end_step - seven.start_step)} steps)")
+    _says(readme, f"{gained[7]:+.3f} dB in {seven.minutes:.0f} minutes against "
+                  f"{gained[6]:+.3f} in {six.minutes:.0f}")  # fmt: skip
+    _says(readme, f"(per doubling of the steps {seven.db_per_doubling:+.3f} against "
+                  f"{six.db_per_doubling:+.3f} dB)")  # fmt: skip
+    per_hour = {p: gained[p] / pace.minutes[p] * 60 for p in (6, 7)}
+    assert abs(per_hour[7] - per_hour[6]) < 0.005 / 1.5  # "about as fast" per hour
+    epoch_s = log.groupby("phase").seconds.median()  # 450 steps an epoch in both phases
+    assert (log[log.phase >= 6].step.diff().dropna() == 450).all()
+    _says(readme, f"costs {epoch_s[7] / epoch_s[6]:.2f}x the 2-block network's")
+    test = _table("post_filter_test.csv").set_index(["codec", "quality"]).gain_db
+    grown = " / ".join(f"{test['unet32q3', q]:+.2f}" for q in (5, 10, 20))
+    _says(readme, f"it gains {grown} dB at q5 / q10 / q20")
+    more = {round(test["unet32q3", q] - test["unet32q", q], 2) for q in (5, 10, 20)}
+    assert more == {0.01}  # "+0.01 dB over `unet32q` at each"
+    assert test["unet32q3", 10] < 1.4  # "still not met"
+    cost = _table("post_filter_cost.csv").set_index(["model", "image"]).decode_x
+    small, kodak = "481x321 (BSDS300 102061)", "768x512 (Kodak kodim01)"
+    _says(readme, f"{cost['unet32q3', small]:.1f}x `post64s2`'s decode time on the 481x321 "
+                  f"image ({cost['unet32q3', kodak]:.1f}x on the Kodak one)")  # fmt: skip
+    assert cost["unet32q3", small] <= 4 and cost["unet32q3", kodak] <= 4
+    _says(readme, f"about {cost['unet32q3', small] / cost['unet32q', small]:.1f}x "
+                  "`unet32q`'s decode time")  # fmt: skip
+    assert "unet32q3" not in _text(WEIGHTS / "best.ladder.json")  # "not in the ladder"
