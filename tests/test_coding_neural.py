@@ -297,9 +297,9 @@ def test_shipped_models_load_offline_by_name(image):
         codec = Codec.load(path.stem)
         # the file holds the weights and a little metadata, nothing else (no optimizer
         # state), fp32; the deepest, the 3-block U-Net (6.5 M parameters), is 26 MB
-        weights = sum(v.numel() * v.element_size() for v in codec.state_dict().values())
-        assert {v.dtype for v in codec.state_dict().values() if v.is_floating_point()} == {
-            torch.float32}  # fmt: skip
+        state = codec.state_dict().values()
+        weights = sum(v.numel() * v.element_size() for v in state)
+        assert {v.dtype for v in state if v.is_floating_point()} == {torch.float32}
         assert codec.metadata["name"] == path.stem
         assert path.stat().st_size < weights + 50e3 and path.stat().st_size < 30e6
         data = codec.compress(image, 40)

@@ -26,6 +26,8 @@ from comp_lib.train.validation import gain_per_doubling, steps_to_gain
 
 TABLES = PROJECT_ROOT / "reports" / "tables"
 WEIGHTS = PROJECT_ROOT / "comp_lib" / "weights"
+# the two images of the decode-cost tables (benchmarks/post_filters.py cost)
+SMALL_IMAGE, KODAK_IMAGE = "481x321 (BSDS300 102061)", "768x512 (Kodak kodim01)"
 
 
 def _fold(text: str) -> str:
@@ -272,7 +274,7 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     margin = round(abs(x2 + 35), 2)
     _says(readme, f"{margin:.2f} points of BD-rate")
     cost = _table("post_filter_cost.csv").set_index(["model", "image"]).decode_x
-    small = cost["unet32q", "481x321 (BSDS300 102061)"]
+    small = cost["unet32q", SMALL_IMAGE]
     _says(readme, f"the committed tables give one decode {once_x:.2f}x and {small:.2f}x")
     ms = re.search(r"'best': ([0-9.]+)", note).group(1)
     _says(readme, f"mean decode time per image over every rung, {float(ms):.0f} ms")
@@ -719,8 +721,7 @@ def test_post_filter_variants(readme):
         _says(readme, f"`{name}` {shipped.gain_db[5]:+.2f} / {shipped.gain_db[10]:+.2f} / "
                       f"{shipped.gain_db[20]:+.2f}")  # fmt: skip
     assert mine.gain_db[10] < 1.4  # so the README's "not met" stays true
-    small, kodak = cost.xs("481x321 (BSDS300 102061)", level=1), cost.xs(
-        "768x512 (Kodak kodim01)", level=1)  # fmt: skip
+    small, kodak = cost.xs(SMALL_IMAGE, level=1), cost.xs(KODAK_IMAGE, level=1)
     _says(
         readme,
         f"Decoding a 481x321 image takes {small.decode_x['unet32q']:.1f}x "
@@ -858,10 +859,10 @@ def test_the_grown_u_net(readme):
     _says(readme, f"the {missing:+.2f} dB missing {rest}")
     assert f"the missing {missing:+.2f} dB {rest}" in _fold(_text(WEIGHTS / "unet32q3.md"))
     cost = _table("post_filter_cost.csv").set_index(["model", "image"]).decode_x
-    small, kodak = "481x321 (BSDS300 102061)", "768x512 (Kodak kodim01)"
-    _says(readme, f"{cost['unet32q3', small]:.1f}x `post64s2`'s decode time on the 481x321 "
-                  f"image ({cost['unet32q3', kodak]:.1f}x on the Kodak one)")  # fmt: skip
-    assert cost["unet32q3", small] <= 4 and cost["unet32q3", kodak] <= 4
-    _says(readme, f"about {cost['unet32q3', small] / cost['unet32q', small]:.1f}x "
+    small, kodak = cost.xs(SMALL_IMAGE, level=1), cost.xs(KODAK_IMAGE, level=1)
+    _says(readme, f"{small['unet32q3']:.1f}x `post64s2`'s decode time on the 481x321 "
+                  f"image ({kodak['unet32q3']:.1f}x on the Kodak one)")  # fmt: skip
+    assert small["unet32q3"] <= 4 and kodak["unet32q3"] <= 4
+    _says(readme, f"about {small['unet32q3'] / small['unet32q']:.1f}x "
                   "`unet32q`'s decode time")  # fmt: skip
     assert "unet32q3" not in _text(WEIGHTS / "best.ladder.json")  # "not in the ladder"
