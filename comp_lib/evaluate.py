@@ -99,12 +99,15 @@ def choose_ladder(
     name: str = "ladder",
     progress: bool = True,
     rate_tol: float = 0.01,
+    hull: bool = True,
 ):
     """Build a :class:`~comp_lib.coding.Ladder` from the models' PSNR envelope on ``images``.
 
     Every model codes every image at every quality; the rungs are the points of
-    the upper envelope (:func:`envelope`, with ``rate_tol``) of the mean curves. Pass validation
-    images, not the test set, so that the test results stay unbiased.
+    the upper envelope (:func:`envelope`, with ``rate_tol``) of the mean curves, by
+    default only those on its concave hull (``hull``: a rung below the chord of its
+    neighbours is beaten on the mean curve by coding some images at each of them). Pass
+    validation images, not the test set, so that the test results stay unbiased.
 
     Parameters
     ----------
@@ -113,6 +116,8 @@ def choose_ladder(
     images : sequence of (name, uint8 image)
     qualities : iterable of int
         Inner JPEG qualities to try for every model.
+    hull : bool
+        Keep only the envelope's concave hull (default) instead of its whole Pareto front.
 
     Returns
     -------
@@ -125,7 +130,7 @@ def choose_ladder(
     rows = pd.concat([evaluate(c, images, qualities, n, progress=progress)
                       for n, c in models.items()], ignore_index=True)  # fmt: skip
     curves = rd_curves(rows)
-    best = envelope(curves, list(models), rate_tol=rate_tol)
+    best = envelope(curves, list(models), rate_tol=rate_tol, hull=hull)
     rungs = [(str(r.codec), int(r.setting)) for r in best.itertuples()]
     return Ladder(models, rungs, name=name, bpp=best.bpp.round(4).tolist()), curves
 

@@ -177,7 +177,11 @@ def common_range_table(
 
 
 def envelope(
-    curves: pd.DataFrame, codecs: Sequence[str], metric: str = "psnr", rate_tol: float = 0.0
+    curves: pd.DataFrame,
+    codecs: Sequence[str],
+    metric: str = "psnr",
+    rate_tol: float = 0.0,
+    hull: bool = False,
 ) -> pd.DataFrame:
     """The upper envelope of several codecs' mean curves: the best of them at each rate.
 
@@ -188,6 +192,13 @@ def envelope(
     Sorted by rate; each kept row keeps its ``codec`` and ``setting``, so the
     envelope is a list of real operating points (a
     :class:`~comp_lib.coding.Ladder`), not an interpolation.
+
+    ``hull=True`` keeps, of that front, only the points on its upper concave hull in
+    (bpp, ``metric``): the curves are means over images, and coding a fraction of the
+    images at one point and the rest at another reaches every point of the chord between
+    them, so a point below a chord is beaten on the mean curve (the convex-hull choice of
+    a streaming ladder). The points dropped are still the best at their exact rate, for
+    one image coded to a budget, but a mean curve drawn through them dips.
     """
     if rate_tol < 0:
         raise ValueError(f"rate_tol must be >= 0, got {rate_tol}")
@@ -206,7 +217,24 @@ def envelope(
             for j in range(len(pts)) if j != i
         )
     ]  # fmt: skip
-    return pts.iloc[keep].reset_index(drop=True)
+    front = pts.iloc[keep].reset_index(drop=True)
+    if hull:
+        front = front.iloc[_upper_hull(front.bpp, front[metric])].reset_index(drop=True)
+    return front
+
+
+def _upper_hull(rate, value) -> list[int]:
+    """Positions of the points on the upper concave hull of ``(rate, value)``, given sorted
+    by rate (Andrew's monotone chain; points on a chord are dropped)."""
+    x, y, kept = np.asarray(rate, float), np.asarray(value, float), []
+    for i in range(len(x)):
+        while len(kept) >= 2:
+            a, b = kept[-2], kept[-1]
+            if (y[b] - y[a]) * (x[i] - x[a]) > (y[i] - y[a]) * (x[b] - x[a]):
+                break  # b lies above the chord from a to i
+            kept.pop()
+        kept.append(i)
+    return kept
 
 
 def at_rates(curves: pd.DataFrame, rates: Sequence[float]) -> pd.DataFrame:

@@ -224,10 +224,12 @@ def _corpus_sizes(codec) -> list:
     return sizes if isinstance(sizes, list) else [sizes]
 
 
-def ship_ladder(name: str, models: list[str], qualities, progress: bool = True) -> Path:
+def ship_ladder(
+    name: str, models: list[str], qualities, progress: bool = True, hull: bool = True
+) -> Path:
     """Ship the best of several shipped models at each rate as ``weights/<name>.ladder.json``.
 
-    The rungs come from the models' PSNR envelope
+    The rungs come from the models' PSNR envelope, by default its concave hull
     (:func:`comp_lib.evaluate.choose_ladder`) on the validation images that
     none of them trained on (:func:`comp_lib.data.holdout_images`; each model's
     corpus size is read from its metadata, 500 by default), at native size:
@@ -246,18 +248,26 @@ def ship_ladder(name: str, models: list[str], qualities, progress: bool = True) 
         )
     corpora = [build_corpus(n_images=n, progress=False) for n in sizes]
     images = holdout_images(corpora)
-    ladder, curves = choose_ladder(codecs, images, qualities, name=name, progress=progress)
+    ladder, curves = choose_ladder(
+        codecs, images, qualities, name=name, progress=progress, hull=hull
+    )
     path = ladder.save(WEIGHTS_DIR / f"{name}.ladder.json")
     chosen = pd.DataFrame(ladder.rungs, columns=["model", "quality"])
     chosen["holdout_bpp"] = ladder.bpp
     on = curves.set_index(["codec", "setting"])
     chosen["holdout_psnr"] = [round(float(on.loc[r, "psnr"]), 3) for r in ladder.rungs]
+    rule = (
+        " (its concave hull: a point below the chord of its neighbours is left out, as coding"
+        " some images at each neighbour beats it on a mean curve)"
+        if hull
+        else ""
+    )
     card = f"""# Ladder: {name}
 
 The best of the shipped models {", ".join(f"`{m}`" for m in models)} at each rate: rung
 `i` of `Ladder.load("{name}")` codes with the model and inner JPEG quality below (the
 setting of `compress`), and `decompress` picks the model the header names. Chosen on the
-upper PSNR envelope of the models' mean curves over {len(images)} validation images at native
+upper PSNR envelope of the models' mean curves{rule} over {len(images)} validation images at native
 size that none of them trained on (corpora of {sizes} images; qualities {list(qualities)}),
 never on the test set. git {git_commit()}.
 

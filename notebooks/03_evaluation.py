@@ -37,7 +37,7 @@
 #   read from the file, so that one model serves every quality (issue 19; its card says
 #   how it was trained);
 # * **ours, the ladder**: at each rate the best shipped model, chosen on validation images,
-#   never on these (`ladder`). Above about 0.13 bpp its rungs are post-filters, so there
+#   never on these (`ladder`). Above about 0.1 bpp its rungs are post-filters, so there
 #   "ours" *is* a post-filter, not the paper's framework.
 #
 # The others: *ComCNN only* (our ComCNN, JPEG, bicubic x2, no RecCNN), *bicubic+JPEG*
@@ -339,7 +339,7 @@ for_people(crossing, "not defined: the curves do not cross there")
 # %% [markdown]
 # The four curves that matter here, on the first test set, with the crossing marked.
 # "ours" (drawn underneath) follows the framework's rungs at the lowest rates and the
-# post-filters' above about 0.13 bpp, where the ladder, chosen on validation images,
+# post-filters' above about 0.1 bpp, where the ladder, chosen on validation images,
 # switches: close to the crossing measured here on test images, not exactly at it.
 
 # %%

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 05 · The post-filter, which decides the headline
 #
-# **Question:** above about 0.13 bpp the study's best codec ("ours", `03_evaluation`) is
+# **Question:** above about 0.1 bpp the study's best codec ("ours", `03_evaluation`) is
 # plain JPEG followed by a network that cleans the decoded image: a *post-filter*, the
 # paper's RecCNN without ComCNN. The bytes are JPEG's, so every decibel of the headline
 # there is the post-filter's. What makes one post-filter gain more than another on the

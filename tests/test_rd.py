@@ -183,6 +183,32 @@ def test_envelope_keeps_the_best_point_at_each_rate():
         envelope(near, ["a"], rate_tol=-1)
 
 
+def test_envelope_hull_drops_the_rungs_below_a_chord():
+    """The ladder's zig-zag between two models: ``b`` at 0.114 bpp is on the Pareto front
+    (nothing cheaper is better) but below the chord from ``a`` at 0.106 to ``a`` at 0.117,
+    so mixing those two over a set of images beats it on the mean curve; ``b`` at 0.07,
+    below every ``a``, stays."""
+    curves = pd.DataFrame(dict(
+        codec=["b", "a", "b", "a", "a"], setting=[6, 2, 8, 3, 4],
+        bpp=[0.07, 0.106, 0.114, 0.117, 0.142], psnr=[23.0, 24.2, 24.4, 24.55, 25.3],
+    ))  # fmt: skip
+    pairs = lambda df: list(zip(df.codec, df.setting, strict=True))  # noqa: E731
+    front = envelope(curves, ["a", "b"])
+    assert pairs(front) == [("b", 6), ("a", 2), ("b", 8), ("a", 3), ("a", 4)]
+    hull = envelope(curves, ["a", "b"], hull=True)
+    assert pairs(hull) == [("b", 6), ("a", 2), ("a", 3), ("a", 4)]
+    assert hull.index.tolist() == list(range(len(hull)))
+    # the mix that beats ("b", 8): a share w of the images at ("a", 2), the rest at ("a", 3),
+    # at the same mean rate
+    w = (0.117 - 0.114) / (0.117 - 0.106)
+    assert w * 24.2 + (1 - w) * 24.55 > 24.4
+    # a concave curve loses nothing; a point on a chord is dropped
+    line = curves[curves.codec == "a"].assign(psnr=[24.0, 25.1, 26.0])
+    assert len(envelope(line, ["a"], hull=True)) == 3
+    on = line.assign(bpp=[0.1, 0.2, 0.3], psnr=[24.0, 25.0, 26.0])
+    assert pairs(envelope(on, ["a"], hull=True)) == [("a", 2), ("a", 4)]
+
+
 def test_common_range_table_uses_one_range_for_every_codec(rows):
     curves = rd_curves(rows)
     short = curves[curves.codec == "JPEG"].head(4).assign(codec="short")  # a sweep that stops

@@ -150,10 +150,11 @@ def test_shipped_ladder_against_jpeg(readme):
     assert bd.loc["best", "bd_rate_psnr_%"] <= -25 and gains.loc[0.3] < 1.5
     _says(readme, "Issue 4's BD-rate target (-25 %) is **met**")
     _says(readme, f"its +1.5 dB at 0.3 bpp is **not** ({gains.loc[0.3]:+.2f} dB)")
-    # issue 19's ladder target: -35 % (not met decoded once; test_the_ladder_decoded_as_...)
-    assert bd.loc["best", "bd_rate_psnr_%"] > -35
-    _says(readme, "Issue 19's ladder target (-35 %) is **not met** decoded once, as shipped "
-                  f"({bd.loc['best', 'bd_rate_psnr_%']:.1f} %)")  # fmt: skip
+    # issue 19's ladder target: -35 %, met decoded once since the rungs are the hull
+    once = bd.loc["best", "bd_rate_psnr_%"]
+    assert once <= -35
+    _says(readme, f"Issue 19's ladder target (-35 %) is **met** decoded once, as shipped "
+                  f"({once:.2f} %, by {abs(once + 35):.2f} points)")  # fmt: skip
 
 
 def test_previous_ladder_from_its_card(readme):
@@ -229,6 +230,7 @@ def test_ladder_rungs_and_high_rates(readme):
         ("b298705", "unet32q q75, unet32q q90"),
         ("9880208", "unet32q q75, unet32q q90"),
         ("d7355f2", "unet32q q75, unet32q q90"),
+        ("8e8383f", "unet32q q2, rec32x20n q8, unet32q q3, rec32x20n q10"),
     ],
     ids=[
         "before-issue-19",
@@ -236,12 +238,13 @@ def test_ladder_rungs_and_high_rates(readme):
         "unet32q-phase-3",
         "unet32q-phase-4",
         "unet32q-phase-5",
+        "whole-envelope",
     ],
 )
 def test_an_earlier_ladder_from_its_table(readme, commit, rung):
     """An earlier ladder measured by the same benchmark, its tables kept under its commit:
-    before issue 19's rebuild (e5afadd), and with ``unet32q`` after its second, third,
-    fourth and fifth phases."""
+    before issue 19's rebuild (e5afadd), with ``unet32q`` after its second, third, fourth
+    and fifth phases, and after its sixth as the whole validation envelope (8e8383f)."""
     bd = _table(f"model_quality_best_{commit}_bd.csv").set_index("codec").loc["best"]
     gains = _table(f"model_quality_best_{commit}.csv").set_index("bpp")["psnr gain best - JPEG"]
     at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
@@ -251,12 +254,15 @@ def test_an_earlier_ladder_from_its_table(readme, commit, rung):
 
 
 def test_the_ladder_decoded_as_a_self_ensemble(readme):
-    """The shipped ladder's post-filter rungs decoded averaged over 2 flips: issue 19's
-    -35 % met by a hair within the 4x decode budget, not met decoded once."""
+    """The whole envelope's post-filter rungs (the ladder of 8e8383f) decoded averaged over 2
+    flips: issue 19's -35 % met by a hair within the 4x decode budget, not met decoded
+    once."""
     bd = _table("model_quality_best_x2_bd.csv").set_index("codec").loc["best"]
-    once = _table("model_quality_best_bd.csv").set_index("codec").loc["best"]
+    once = _table("model_quality_best_8e8383f_bd.csv").set_index("codec").loc["best"]
     note = _text(TABLES / "model_quality_best_x2.md")
     assert "decoded as a self-ensemble of 2" in note
+    rungs = re.search(r"`best` \(ladder, chosen on validation images\): ([^-]*? q90)", note)[1]
+    assert rungs in _text(TABLES / "model_quality_best_8e8383f.md")  # that ladder's rungs
     assert "`Codec.self_ensemble`): unet32q Mean decode" in note  # the post-filter only
     gains = _table("model_quality_best_x2.csv").set_index("bpp")["psnr gain best - JPEG"]
     at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
@@ -266,10 +272,10 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     _says(readme, f"{decode_x:.1f}x `post64s2`'s decode time; [table]")
     assert decode_x <= 4  # "within the 4x asked"
     once_x = _table("post_filter_ensemble.csv").set_index("self_ensemble").decode_x[1]
-    _says(readme, f"Decoded once ({once_x:.1f}x) it stays short of -35 %")
+    _says(readme, f"Decoded once ({once_x:.1f}x) the whole envelope stays short of -35 %")
     assert bd["bd_rate_psnr_%"] <= -35 < once["bd_rate_psnr_%"]
     x2 = bd["bd_rate_psnr_%"]
-    _says(readme, f"**met by a hair** decoded as a self-ensemble of 2 ({x2:.2f} %, at "
+    _says(readme, f"met it by a hair decoded as a self-ensemble of 2 ({x2:.2f} %, at "
                   f"{decode_x:.1f}x `post64s2`'s decode time, within the 4x asked)")  # fmt: skip
     margin = round(abs(x2 + 35), 2)
     _says(readme, f"{margin:.2f} points of BD-rate")

@@ -76,7 +76,7 @@ CASES = {
     "v2_gray_unet32q_q10": dict(source="camera_96x128", coder=["model", "unet32q"], setting=10,
                                 exact=["encoder"]),
     "v2_gray_best_rung2": dict(source="camera_96x128", coder=["ladder", "best"], setting=2),
-    "v2_gray_best_rung14": dict(source="camera_96x128", coder=["ladder", "best"], setting=14,
+    "v2_gray_best_rung11": dict(source="camera_96x128", coder=["ladder", "best"], setting=11,
                                 exact=["encoder"]),
 }  # fmt: skip
 
