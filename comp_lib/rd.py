@@ -193,12 +193,10 @@ def envelope(
     envelope is a list of real operating points (a
     :class:`~comp_lib.coding.Ladder`), not an interpolation.
 
-    ``hull=True`` keeps, of that front, only the points on its upper concave hull in
-    (bpp, ``metric``): the curves are means over images, and coding a fraction of the
-    images at one point and the rest at another reaches every point of the chord between
-    them, so a point below a chord is beaten on the mean curve (the convex-hull choice of
-    a streaming ladder). The points dropped are still the best at their exact rate, for
-    one image coded to a budget, but a mean curve drawn through them dips.
+    ``hull=True`` keeps only the front's upper concave hull in (bpp, ``metric``): coding
+    some images at one point and the rest at another reaches every point of the chord
+    between them on the mean curve, so a point below a chord is beaten there (the
+    convex-hull choice of a streaming ladder), though still the best at its exact rate.
     """
     if rate_tol < 0:
         raise ValueError(f"rate_tol must be >= 0, got {rate_tol}")
@@ -218,23 +216,18 @@ def envelope(
         )
     ]  # fmt: skip
     front = pts.iloc[keep].reset_index(drop=True)
-    if hull:
-        front = front.iloc[_upper_hull(front.bpp, front[metric])].reset_index(drop=True)
+    if hull:  # Andrew's monotone chain: drop the last kept point while not above the chord
+        x, y, on = front.bpp.to_numpy(), front[metric].to_numpy(), []
+
+        def below(a: int, b: int, i: int) -> bool:  # b on or below the chord from a to i
+            return (y[b] - y[a]) * (x[i] - x[a]) <= (y[i] - y[a]) * (x[b] - x[a])
+
+        for i in range(len(front)):
+            while len(on) >= 2 and below(on[-2], on[-1], i):
+                on.pop()
+            on.append(i)
+        front = front.iloc[on].reset_index(drop=True)
     return front
-
-
-def _upper_hull(rate, value) -> list[int]:
-    """Positions of the points on the upper concave hull of ``(rate, value)``, given sorted
-    by rate (Andrew's monotone chain; points on a chord are dropped)."""
-    x, y, kept = np.asarray(rate, float), np.asarray(value, float), []
-    for i in range(len(x)):
-        while len(kept) >= 2:
-            a, b = kept[-2], kept[-1]
-            if (y[b] - y[a]) * (x[i] - x[a]) > (y[i] - y[a]) * (x[b] - x[a]):
-                break  # b lies above the chord from a to i
-            kept.pop()
-        kept.append(i)
-    return kept
 
 
 def at_rates(curves: pd.DataFrame, rates: Sequence[float]) -> pd.DataFrame:
