@@ -261,8 +261,7 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     once = _table("model_quality_best_8e8383f_bd.csv").set_index("codec").loc["best"]
     note = _text(TABLES / "model_quality_best_x2.md")
     assert "decoded as a self-ensemble of 2" in note
-    rungs = re.search(r"`best` \(ladder, chosen on validation images\): ([^-]*? q90)", note)[1]
-    assert rungs in _text(TABLES / "model_quality_best_8e8383f.md")  # that ladder's rungs
+    assert _rungs_of("model_quality_best_x2") == _rungs_of("model_quality_best_8e8383f")
     assert "`Codec.self_ensemble`): unet32q Mean decode" in note  # the post-filter only
     gains = _table("model_quality_best_x2.csv").set_index("bpp")["psnr gain best - JPEG"]
     at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
@@ -282,8 +281,8 @@ def test_the_ladder_decoded_as_a_self_ensemble(readme):
     cost = _table("post_filter_cost.csv").set_index(["model", "image"]).decode_x
     small = cost["unet32q", SMALL_IMAGE]
     _says(readme, f"the committed tables give one decode {once_x:.2f}x and {small:.2f}x")
-    ms = re.search(r"'best': ([0-9.]+)", note).group(1)
-    _says(readme, f"mean decode time per image over every rung, {float(ms):.0f} ms")
+    ms = _mean_decode_ms("model_quality_best_x2")
+    _says(readme, f"mean decode time per image over every rung, {ms:.0f} ms")
     _says(readme, f"decoded so after the sixth training phase: {x2:.2f} %")
 
 
@@ -357,10 +356,24 @@ def test_bank_pack_images(readme):
     assert f"over {val} validation images" in ladder
 
 
+def _report_headline(suffix: str = ""):
+    """Ours' BD-rates by dataset, its gains at 0.3 bpp and the common-range BD-PSNR table on
+    BSDS300 test, from the report's tables (``suffix``: an earlier report's, kept)."""
+    bd = _table(f"03_standard_bd{suffix}.csv")
+    fixed = _table(f"03_standard_at_rates{suffix}.csv")
+    at = fixed[fixed.bpp == 0.3].pivot_table(index="dataset", columns="codec", values="psnr")
+    common = _table(f"03_standard_bd_common{suffix}.csv")
+    return bd, at.ours - at.JPEG, common[common.dataset == "bsds300_test"].set_index("codec")
+
+
+REPORT_DATASETS = {"bsds300_test": "BSDS300 test", "kodak": "Kodak", "set5": "Set5",
+                   "set14": "Set14"}  # fmt: skip
+
+
 def test_equal_rate_headline(readme):
-    bd = _table("03_standard_bd.csv")
+    bd, gain, table = _report_headline()
     ours = bd[bd.codec == "ours"].set_index("dataset")["bd_rate_psnr_%"]
-    names = {"bsds300_test": "BSDS300 test", "kodak": "Kodak", "set5": "Set5", "set14": "Set14"}
+    names = REPORT_DATASETS
     for dataset, label in names.items():
         _says(readme, f"{ours.loc[dataset]:.1f} % on {label}")
     by = bd.pivot_table(index="dataset", columns="codec", values="bd_rate_psnr_%")
@@ -372,12 +385,8 @@ def test_equal_rate_headline(readme):
     assert behind == ["set5"]
     _says(readme, f"JPEG 2000 on all but Set5 ({j2k['set5']:.2f} % there, against the "
                   f"ladder's {ours['set5']:.2f} %)")  # fmt: skip
-    fixed = _table("03_standard_at_rates.csv")
-    at = fixed[fixed.bpp == 0.3].pivot_table(index="dataset", columns="codec", values="psnr")
-    gains = " / ".join(f"{at.loc[d, 'ours'] - at.loc[d, 'JPEG']:+.2f}" for d in names)
+    gains = " / ".join(f"{gain[d]:+.2f}" for d in names)
     _says(readme, f"{gains} dB at 0.3 bpp")
-    common = _table("03_standard_bd_common.csv")
-    table = common[common.dataset == "bsds300_test"].set_index("codec")
     lo, hi = table.min_rate.iloc[0], table.max_rate.iloc[0]
     db = table.bd_psnr_db
     _says(
@@ -388,11 +397,36 @@ def test_equal_rate_headline(readme):
     )
 
 
+def test_the_report_of_the_whole_envelope(readme):
+    """The report before the hull (git cbe4e05, its summary tables kept): what the README
+    quotes of it beside today's."""
+    assert _sidecar("03_standard_bd_cbe4e05.json")["commit"].startswith("cbe4e05")
+    bd, gain, table = _report_headline("_cbe4e05")
+    ours = bd[bd.codec == "ours"].set_index("dataset")["bd_rate_psnr_%"]
+    rates = " / ".join(f"{ours[d]:.1f}" for d in REPORT_DATASETS)
+    _says(readme, f"(the whole envelope, after phase 6: {rates} %;")
+    gains = " / ".join(f"{gain[d]:+.2f}" for d in REPORT_DATASETS)
+    _says(readme, f"(the whole envelope: {gains};")
+    _says(readme, f"({table.bd_psnr_db['ours']:+.2f} for ours with the whole envelope;")
+
+
 def test_ladder_sampling_of_the_default_profile(readme):
     step = _sidecar("03_standard_bd.json")["parameters"]["ladder_step"]
     rungs = len(json.loads((WEIGHTS / "best.ladder.json").read_text())["rungs"])
     sampled = len(range(0, rungs, step)) + ((rungs - 1) % step != 0)  # one in `step`, and the top
     assert f'"ours" ran at {sampled} rungs' in _text(PROJECT_ROOT / "reports" / "README.md")
+    # the post-filter's sweep: the qualities asked and those of the sampled rungs
+    params = _sidecar("03_standard_bd.json")["parameters"]
+    ladder = json.loads((WEIGHTS / "best.ladder.json").read_text())["rungs"]
+    picked = [*range(0, rungs, step), rungs - 1]
+    from_rungs = {q for m, q in (ladder[i] for i in picked) if m == params["post_filter_model"]}
+    rows = _table("03_rows.csv").query("dataset == 'bsds300_test' and codec == 'RecCNN only'")
+    swept = sorted(rows.setting.unique())
+    assert swept == sorted(set(params["post_qualities"]) | from_rungs)
+    extra = sorted(set(params["post_qualities"]) - from_rungs - {3})  # 3: the low rates
+    assert len(swept) == 6 and extra == [30]
+    _says(readme, f"{len(swept)} RecCNN-only settings (q3, 6, 15 and 30 asked, q40 and q90 from "
+                  "the rungs), where `post_qualities: [3, 6, 15, 40]` would make it 5")  # fmt: skip
     _says(readme, f'"ours" at one rung in four of its ladder ({sampled} of {rungs}')
     _says(readme, f"`ladder_step: {step}`")
     assert step == 4
@@ -895,6 +929,12 @@ def _rungs_of(table: str) -> list[tuple[str, int]]:
     return [(m, int(q)) for m, q in re.findall(r"(\S+) q(\d+)", listed)]
 
 
+def _mean_decode_ms(table: str) -> float:
+    """The ladder's mean decode time per image over its rungs, as a ``model_quality`` table
+    gives it."""
+    return float(re.search(r"'best': ([0-9.]+)", _text(TABLES / f"{table}.md"))[1])
+
+
 def test_the_ladder_is_the_hull_of_the_whole_envelope(readme):
     """The shipped ladder: the whole validation envelope of 8e8383f less three rungs, the
     same bytes at the rest, and what that did on the test images."""
@@ -910,18 +950,24 @@ def test_the_ladder_is_the_hull_of_the_whole_envelope(readme):
     _says(readme, f"{len(shipped)} rungs: the concave hull of their validation envelope")
     assert "(its concave hull: a point below the chord" in _text(WEIGHTS / "best.ladder.md")
     # every rung kept codes the same bytes: the same mean rate and PSNR on the test images
-    now = _table("model_quality_best_curves.csv").query("codec == 'best'").set_index("setting")
-    was = _table("model_quality_best_8e8383f_curves.csv").query("codec == 'best'")
-    was = was.set_index("setting")
-    for i, rung in enumerate(shipped):
-        old = was.loc[whole.index(rung)]
-        assert (now.bpp[i], now.psnr[i]) == (old.bpp, old.psnr), rung
-    gains = {t: _table(f"{t}.csv").set_index("bpp")["psnr gain best - JPEG"][0.1]
-             for t in ("model_quality_best_8e8383f", "model_quality_best")}  # fmt: skip
-    bd = {t: _table(f"{t}_bd.csv").set_index("codec")["bd_rate_psnr_%"]["best"] for t in gains}
     was, now = "model_quality_best_8e8383f", "model_quality_best"
+    curves = {t: _table(f"{t}_curves.csv").query("codec == 'best'").set_index("setting")
+              for t in (was, now)}  # fmt: skip
+    for i, rung in enumerate(shipped):
+        before = curves[was].loc[whole.index(rung)]
+        assert (curves[now].bpp[i], curves[now].psnr[i]) == (before.bpp, before.psnr), rung
+    gains = {t: _table(f"{t}.csv").set_index("bpp")["psnr gain best - JPEG"][0.1]
+             for t in (was, now)}  # fmt: skip
+    bd = {t: _table(f"{t}_bd.csv").set_index("codec")["bd_rate_psnr_%"]["best"] for t in (was, now)}
     _says(readme, f"lifts the ladder at 0.1 bpp from {gains[was]:+.2f} to {gains[now]:+.2f} dB "
                   f"over JPEG, and its BD-rate from {bd[was]:.2f} to {bd[now]:.2f} %")  # fmt: skip
+    # the three rungs left out: their rates on the test and the validation images
+    test_bpp = [curves[was].bpp[whole.index(r)] for r in left_out]
+    _says(readme, f"({min(test_bpp):.2f}-{max(test_bpp):.2f} bpp on the test images")
+    card = _text(WEIGHTS / "best.ladder.md").split("## Curves it was chosen from")[1]
+    val_bpp = [float(re.search(rf"\| {m}\s*\|\s*{q} \| ([0-9.]+) \|", card)[1])
+               for m, q in left_out]  # fmt: skip
+    _says(readme, f"{min(val_bpp):.2f}-{max(val_bpp):.2f} on the validation ones)")
 
 
 def test_the_whole_envelope_with_the_grown_u_net(readme):
@@ -944,9 +990,8 @@ def test_the_whole_envelope_with_the_grown_u_net(readme):
     at = " / ".join(f"{gains.loc[r]:+.2f}" for r in (0.1, 0.2, 0.3, 0.5))
     row = f"{bd['bd_rate_psnr_%']:.1f} % | {bd['bd_rate_ssim_%']:.1f} % | {at} dB |"
     _says(readme, f"[its rungs](reports/tables/model_quality_best_grown_ladder.md)) | {row}")
-    ms = {t: float(re.search(r"'best': ([0-9.]+)", _text(TABLES / f"{t}.md"))[1])
-          for t in ("model_quality_best_grown", "model_quality_best_8e8383f")}  # fmt: skip
-    grown_ms, whole_ms = ms["model_quality_best_grown"], ms["model_quality_best_8e8383f"]
+    grown_ms = _mean_decode_ms("model_quality_best_grown")
+    whole_ms = _mean_decode_ms("model_quality_best_8e8383f")
     _says(readme, f"for {grown_ms / whole_ms:.2f}x the ladder's mean decode time per image "
                   f"({grown_ms:.0f} against {whole_ms:.0f} ms")  # fmt: skip
     assert "**Not shipped.**" in _text(TABLES / "model_quality_best_grown.md")
